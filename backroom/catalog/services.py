@@ -1,0 +1,153 @@
+"""Vendors, items and stock adjustments."""
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from backroom.accounts.permissions import require
+from backroom.allocation.services import stock_offer
+from backroom.catalog.locks import lock_items
+from backroom.catalog.models import Barcode, Item, StockAdjustment, Vendor
+from backroom.catalog.selectors import item_get, vendor_get
+from backroom.core.audit import AuditLog
+from backroom.core.errors import Conflict, InsufficientStock, ValidationFailed
+
+SKU_PATTERN = re.compile(r"^\S(?:.{0,38}\S)?$")
+MAX_ADJUSTMENT = 1_000_000
+
+
+@transaction.atomic
+def vendor_create(*, user, code: str, name: str, email: str = "",
+                  lead_time_days: int = 7) -> Vendor:
+    require(user, "manage_catalog", "create a vendor")
+    code = (code or "").strip()
+    name = (name or "").strip()
+    if not code or len(code) > 20:
+        raise ValidationFailed(f"Vendor code '{code}' is invalid; give 1 to 20 characters.",
+                               field="code")
+    if not name:
+        raise ValidationFailed("The vendor's name is empty; give a name.", field="name")
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise ValidationFailed(f"'{email}' is not a valid e-mail address.",
+                                   field="email") from None
+    if not 0 <= lead_time_days <= 365:
+        raise ValidationFailed(
+            f"Lead time {lead_time_days} days is out of range; give 0 to 365.",
+            field="lead_time_days")
+    if Vendor.objects.filter(code=code).exists():
+        raise Conflict(f"Vendor '{code}' already exists; choose another code.", field="code")
+    return Vendor.objects.create(code=code, name=name, email=email,
+                                 lead_time_days=lead_time_days)
+
+
+@dataclass(frozen=True)
+class ItemInput:
+    sku: str
+    description: str
+    price: Decimal
+    cost: Decimal | None = None
+    vendor: str | None = None
+    vendor_sku: str = ""
+    category: str = ""
+    barcode: str | None = None
+    taxable: bool = True
+    tracked: bool = True
+    reorder_point: int = 0
+    reorder_quantity: int = 0
+
+
+def item_validate(data: ItemInput) -> list[dict[str, str]]:
+    """Return every problem of an item's fields as {field, message} rows."""
+    errors = []
+    sku = data.sku or ""
+    if not SKU_PATTERN.match(sku):
+        errors.append({"field": "sku", "message":
+                       f"SKU '{sku}' is invalid; give 1 to 40 characters without leading or "
+                       "trailing spaces."})
+    if not (data.description or "").strip():
+        errors.append({"field": "description", "message": "The description is empty."})
+    elif len(data.description) > 300:
+        errors.append({"field": "description",
+                       "message": "The description is longer than 300 characters."})
+    if data.price is None or data.price < 0:
+        errors.append({"field": "price",
+                       "message": f"Price {data.price} is invalid; give 0 or more."})
+    if data.cost is not None and data.cost < 0:
+        errors.append({"field": "cost", "message": f"Cost {data.cost} is invalid; give 0 or more."})
+    for name in ("reorder_point", "reorder_quantity"):
+        value = getattr(data, name)
+        if not isinstance(value, int) or value < 0:
+            errors.append({"field": name, "message": f"{value} is invalid; give 0 or more."})
+    if data.vendor and not Vendor.objects.filter(code=data.vendor).exists():
+        errors.append({"field": "vendor", "message":
+                       f"Vendor '{data.vendor}' not found; create the vendor first."})
+    return errors
+
+
+@transaction.atomic
+def item_create(*, user, data: ItemInput) -> Item:
+    require(user, "manage_catalog", "create an item")
+    errors = item_validate(data)
+    if errors:
+        raise ValidationFailed(errors[0]["message"], errors=errors)
+    if Item.objects.filter(sku=data.sku).exists():
+        raise Conflict(f"Item '{data.sku}' already exists; choose another SKU.", field="sku")
+    if data.barcode and Barcode.objects.filter(code=data.barcode).exists():
+        raise Conflict(f"Barcode '{data.barcode}' belongs to another item.", field="barcode")
+    item = Item.objects.create(
+        sku=data.sku, description=data.description.strip(), price=data.price,
+        cost=data.cost or 0, vendor=vendor_get(data.vendor) if data.vendor else None,
+        vendor_sku=data.vendor_sku, category=data.category, taxable=data.taxable,
+        tracked=data.tracked, reorder_point=data.reorder_point,
+        reorder_quantity=data.reorder_quantity)
+    if data.barcode:
+        Barcode.objects.create(item=item, code=data.barcode)
+    audit = AuditLog(user)
+    audit.add("item_created", item=item, sku=item.sku)
+    audit.flush()
+    return item
+
+
+@transaction.atomic
+def item_adjust_stock(*, user, sku: str, quantity: int, reason: str) -> Item:
+    """Add (or, with a negative quantity, remove) units; new units serve waiting customers first."""
+    require(user, "adjust_stock", "adjust stock")
+    if not isinstance(quantity, int) or quantity == 0 or abs(quantity) > MAX_ADJUSTMENT:
+        raise ValidationFailed(
+            f"Quantity {quantity} is invalid; give a non-zero whole number up to "
+            f"{MAX_ADJUSTMENT} either way.", field="quantity")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("Give a reason for the adjustment.", field="reason")
+    item_id = item_get(sku).pk
+    item = lock_items([item_id])[item_id]
+    if not item.tracked:
+        raise ValidationFailed(f"Item {item.sku} is not stock-tracked; it has no stock to adjust.",
+                               field="sku")
+    if quantity < 0 and -quantity > item.available:
+        raise InsufficientStock(
+            f"Only {item.available} of {item.sku} are available to remove ({item.reserved} are "
+            f"reserved for customers); back-order or cancel those lines first.",
+            field="quantity", sku=item.sku, available=item.available, requested=-quantity)
+    before = item.on_hand
+    item.on_hand += quantity
+    Item.objects.filter(pk=item.pk).update(on_hand=item.on_hand)
+    StockAdjustment.objects.create(
+        item=item, quantity=quantity, reason=reason, on_hand_before=before,
+        on_hand_after=item.on_hand,
+        user=user if user is not None and user.is_authenticated else None)
+    audit = AuditLog(user)
+    audit.add("stock_adjusted", item=item, quantity=quantity, reason=reason,
+              on_hand_before=before, on_hand_after=item.on_hand)
+    if quantity > 0:
+        stock_offer(item, quantity, audit, source="adjustment")
+    audit.flush()
+    item.refresh_from_db()
+    return item

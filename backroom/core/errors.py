@@ -1,0 +1,119 @@
+"""The one error family of the service layer.
+
+Every error carries a stable snake_case `code`, an HTTP status, a sentence for
+people and the values involved. The API turns it into problem+json; the screens
+show `detail` next to the form.
+"""
+
+from typing import Any
+
+
+class BackroomError(Exception):
+    code = "error"
+    status = 400
+    title = "Request failed"
+
+    def __init__(self, detail: str, *, field: str | None = None, **data: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.data = data
+
+    @property
+    def errors(self) -> list[dict[str, str]]:
+        if self.field is None:
+            return []
+        return [{"field": self.field, "message": self.detail}]
+
+
+class ValidationFailed(BackroomError):
+    code = "validation_error"
+    status = 422
+    title = "Invalid input"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, str]] | None = None,
+                 field: str | None = None, **data: Any) -> None:
+        super().__init__(detail, field=field, **data)
+        self._errors = errors
+
+    @property
+    def errors(self) -> list[dict[str, str]]:
+        if self._errors is not None:
+            return self._errors
+        return super().errors
+
+
+class NotFound(BackroomError):
+    code = "not_found"
+    status = 404
+    title = "Not found"
+
+
+class PermissionDenied(BackroomError):
+    code = "permission_denied"
+    status = 403
+    title = "Permission denied"
+
+    def __init__(self, permission: str, action: str) -> None:
+        super().__init__(
+            f"You need the '{permission}' permission to {action}; ask a manager to approve it.",
+            permission=permission,
+        )
+
+
+class Conflict(BackroomError):
+    """The request does not fit the current state of the records it touches."""
+
+    code = "conflict"
+    status = 409
+    title = "Conflict with the current state"
+
+
+class InsufficientStock(Conflict):
+    code = "insufficient_stock"
+    title = "Not enough stock"
+
+
+class DepositBelowMinimum(BackroomError):
+    code = "deposit_below_minimum"
+    status = 422
+    title = "Deposit below the store minimum"
+
+
+class PaymentExceedsBalance(Conflict):
+    code = "payment_exceeds_balance"
+    title = "Payment larger than the balance"
+
+
+class RefundExceedsPaid(Conflict):
+    code = "refund_exceeds_paid"
+    title = "Refund larger than what was paid"
+
+
+class OverReceipt(Conflict):
+    code = "over_receipt"
+    title = "More received than ordered"
+
+
+class NothingToDeliver(Conflict):
+    code = "nothing_to_deliver"
+    title = "Nothing to hand over"
+
+
+class BalanceDue(Conflict):
+    code = "balance_due"
+    title = "Balance due"
+
+
+class InvalidState(Conflict):
+    code = "invalid_state"
+    title = "Not allowed in this state"
+
+
+class ConcurrentUpdate(Conflict):
+    code = "conflict"
+    title = "Changed by someone else"
+
+    def __init__(self, detail: str = "Another terminal changed the same records at the same "
+                 "moment; nothing was saved. Please retry.") -> None:
+        super().__init__(detail)

@@ -1,0 +1,45 @@
+"""Money arithmetic: Decimal only, rounded half up in one place."""
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+HUNDRED = Decimal(100)
+
+
+def round_money(amount: Decimal) -> Decimal:
+    """Round an amount half up to the cent."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def percent_of(amount: Decimal, percent: Decimal) -> Decimal:
+    """Return `percent` % of `amount`, rounded half up to the cent."""
+    return round_money(amount * percent / HUNDRED)
+
+
+def round_cash(amount: Decimal, step: Decimal) -> Decimal:
+    """Round an amount half up to the cash step (0.05, 0.10); a zero step leaves cents."""
+    if step <= 0:
+        return round_money(amount)
+    units = (amount / step).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return round_money(units * step)
+
+
+def parse_money(value: object, places: int = 2) -> Decimal:
+    """Parse a decimal string with at most `places` decimals; raise ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, str | Decimal):
+        raise ValueError("must be a decimal string such as \"34.00\", not a JSON number")
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a decimal amount") from None
+    if not amount.is_finite():
+        raise ValueError(f"{value!r} is not a finite amount")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > places:
+        raise ValueError(f"{value!r} has more than {places} decimal places")
+    return amount
+
+
+def format_money(amount: Decimal) -> str:
+    return str(round_money(amount))

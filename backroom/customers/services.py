@@ -1,0 +1,66 @@
+"""Customers: create, update, and the built-in walk-in customer."""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from backroom.core.errors import NotFound, ValidationFailed
+from backroom.customers.models import Customer
+
+WALK_IN_NAME = "Retail customer"
+
+
+def walk_in_customer() -> Customer:
+    customer = Customer.objects.filter(is_walk_in=True).first()
+    if customer is None:
+        customer, _ = Customer.objects.get_or_create(
+            is_walk_in=True, defaults={"name": WALK_IN_NAME, "notify": False})
+    return customer
+
+
+def _clean(name: str, email: str, phone: str) -> tuple[str, str, str]:
+    name = (name or "").strip()
+    email = (email or "").strip()
+    if not name:
+        raise ValidationFailed("The customer's name is empty; give a name.", field="name")
+    if len(name) > 200:
+        raise ValidationFailed("The customer's name is longer than 200 characters.",
+                               field="name")
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise ValidationFailed(
+                f"'{email}' is not a valid e-mail address; correct it or leave it empty.",
+                field="email") from None
+    phone = (phone or "").strip()
+    if len(phone) > 40:
+        raise ValidationFailed("The phone number is longer than 40 characters.", field="phone")
+    return name, email, phone
+
+
+@transaction.atomic
+def customer_create(*, name: str, email: str = "", phone: str = "", notify: bool = True,
+                    external_id: str = "") -> Customer:
+    name, email, phone = _clean(name, email, phone)
+    return Customer.objects.create(
+        name=name, email=email, phone=phone, notify=notify, external_id=external_id)
+
+
+@transaction.atomic
+def customer_update(*, customer_id: int, name: str, email: str = "", phone: str = "",
+                    notify: bool = True) -> Customer:
+    customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
+    if customer is None or customer.is_walk_in:
+        raise NotFound(f"Customer {customer_id} not found.", field="customer")
+    customer.name, customer.email, customer.phone = _clean(name, email, phone)
+    customer.notify = notify
+    customer.save(update_fields=["name", "email", "phone", "notify"])
+    return customer
+
+
+def customer_get(customer_id: int) -> Customer:
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound(f"Customer {customer_id} not found; check the id.", field="customer")
+    return customer

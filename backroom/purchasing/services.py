@@ -1,0 +1,460 @@
+"""Purchase requests, purchase orders and receiving."""
+
+import datetime
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from backroom.accounts.permissions import require
+from backroom.allocation.decide import receivable_quantity
+from backroom.allocation.services import stock_offer
+from backroom.catalog.locks import lock_items
+from backroom.catalog.models import Item
+from backroom.catalog.selectors import item_buckets_many, item_get, vendor_get
+from backroom.core.audit import AuditLog
+from backroom.core.errors import InvalidState, NotFound, OverReceipt, ValidationFailed
+from backroom.core.models import StoreSettings
+from backroom.purchasing.coverage import request_reopen
+from backroom.purchasing.locks import lock_purchase_order
+from backroom.purchasing.models import (
+    POStatus,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseRequest,
+    Receipt,
+    ReceiptLine,
+    RequestStatus,
+)
+from backroom.sales.models import Order, OrderLine
+
+MAX_PO_QUANTITY = 1_000_000
+OPEN_PO_STATUSES = (POStatus.DRAFT, POStatus.SUBMITTED, POStatus.PARTIALLY_RECEIVED)
+
+
+# ---------------------------------------------------------------- purchase requests
+
+
+@transaction.atomic
+def purchase_request_for_line(*, user, number: str, line_id: int) -> list[PurchaseRequest]:
+    """Make sure a line's back-ordered units are covered; return its live requests.
+
+    Every back-ordered unit already has a request, so repeating this never
+    makes a second one for the same units.
+    """
+    from backroom.purchasing.coverage import requests_cover
+
+    order = Order.objects.filter(number=number).first()
+    if order is None:
+        raise NotFound(f"Order '{number}' not found; check the number.", field="order")
+    line = OrderLine.objects.filter(pk=line_id, order=order).first()
+    if line is None:
+        raise NotFound(f"Line {line_id} is not on order {number}.", field="line")
+    item = lock_items([line.item_id])[line.item_id]
+    line.refresh_from_db()
+    live = PurchaseRequest.objects.filter(
+        order_line=line, status__in=[RequestStatus.OPEN, RequestStatus.ON_ORDER])
+    covered = live.aggregate(units=Sum("quantity", default=0))["units"]
+    if covered < line.back_ordered:
+        audit = AuditLog(user)
+        requests_cover(order, line, item, line.back_ordered - covered, audit)
+        audit.flush()
+    return list(live.order_by("id"))
+
+
+@transaction.atomic
+def purchase_request_for_stock(*, user, sku: str, quantity: int) -> PurchaseRequest:
+    require(user, "manage_purchasing", "request a purchase for stock")
+    if not isinstance(quantity, int) or not 1 <= quantity <= MAX_PO_QUANTITY:
+        raise ValidationFailed(f"Quantity {quantity} is invalid; give 1 to {MAX_PO_QUANTITY}.",
+                               field="quantity")
+    item_id = item_get(sku).pk
+    item = lock_items([item_id])[item_id]
+    request = PurchaseRequest.objects.create(item=item, vendor_id=item.vendor_id,
+                                             quantity=quantity)
+    audit = AuditLog(user)
+    audit.add("request_created", item=item, request=request.pk, quantity=quantity,
+              for_stock=True)
+    audit.flush()
+    return request
+
+
+def reorder_requests_create(*, user, vendor_id: int) -> list[PurchaseRequest]:
+    """Request stock for the vendor's items that fell to their reorder point.
+
+    An item is short when available + on order for stock + requested for
+    stock is at or below its reorder point; the request brings it to the
+    reorder point plus the reorder quantity.
+    """
+    items = list(Item.objects.filter(vendor_id=vendor_id, tracked=True, is_custom=False,
+                                     reorder_point__gt=0))
+    if not items:
+        return []
+    buckets = item_buckets_many(items)
+    created = []
+    for item in items:
+        bucket = buckets[item.pk]
+        projected = bucket.available + bucket.on_order_for_stock + bucket.requested_for_stock
+        if projected > item.reorder_point:
+            continue
+        quantity = max(item.reorder_quantity, item.reorder_point - projected + 1)
+        created.append(PurchaseRequest(item=item, vendor_id=vendor_id, quantity=quantity))
+    PurchaseRequest.objects.bulk_create(created)
+    audit = AuditLog(user)
+    for request in created:
+        audit.add("request_created", item=request.item, quantity=request.quantity,
+                  for_stock=True, reason="reorder point")
+    audit.flush()
+    return created
+
+
+# ---------------------------------------------------------------- purchase orders
+
+
+@dataclass(frozen=True)
+class POLineInput:
+    sku: str
+    quantity: int
+    cost: Decimal | None = None
+
+
+@transaction.atomic
+def purchase_order_create(*, user, vendor: str, include_purchase_requests: bool = False,
+                          lines: list[POLineInput] | None = None,
+                          expected_date: datetime.date | None = None,
+                          include_reorder: bool = False) -> PurchaseOrder:
+    """Create a draft PO; with `include_purchase_requests` every open request of the
+    vendor joins it, one PO line per item."""
+    require(user, "manage_purchasing", "create a purchase order")
+    vendor_row = vendor_get(vendor)
+    lines = lines or []
+    wanted = [_po_line_check(spec, f"lines[{index}]") for index, spec in enumerate(lines)]
+    if include_reorder:
+        reorder_requests_create(user=user, vendor_id=vendor_row.pk)
+
+    request_items = set()
+    if include_purchase_requests:
+        request_items = set(PurchaseRequest.objects.filter(
+            vendor=vendor_row, status=RequestStatus.OPEN).values_list("item_id", flat=True))
+    items = lock_items(request_items | {item.pk for item, _, _ in wanted})
+    requests = []
+    if include_purchase_requests:
+        requests = list(PurchaseRequest.objects.filter(
+            vendor=vendor_row, status=RequestStatus.OPEN, quantity__gt=0).order_by("id"))
+
+    po = PurchaseOrder.objects.create(
+        number=f"new-{uuid.uuid4().hex}", vendor=vendor_row, expected_date=expected_date,
+        created_by=user if user is not None and user.is_authenticated else None)
+    po.number = f"PO-{1000 + po.pk}"
+    PurchaseOrder.objects.filter(pk=po.pk).update(number=po.number)
+
+    quantities: dict[int, int] = defaultdict(int)
+    costs: dict[int, Decimal] = {}
+    for request in requests:
+        quantities[request.item_id] += request.quantity
+    for item, quantity, cost in wanted:
+        quantities[item.pk] += quantity
+        if cost is not None:
+            costs[item.pk] = cost
+    po_lines = {
+        item_id: PurchaseOrderLine(purchase_order=po, item_id=item_id, quantity=quantity,
+                                   cost=costs.get(item_id, items[item_id].cost))
+        for item_id, quantity in sorted(quantities.items())
+    }
+    PurchaseOrderLine.objects.bulk_create(list(po_lines.values()))
+
+    audit = AuditLog(user)
+    now = timezone.now()
+    for request in requests:
+        request.status = RequestStatus.ON_ORDER
+        request.po_line = po_lines[request.item_id]
+        request.needs_ordering = False
+        request.updated_at = now
+        if request.order_id:
+            audit.add("request_on_purchase_order", order=request.order_id,
+                      item=request.item_id, purchase_order=po, request=request.pk,
+                      quantity=request.quantity, number=po.number)
+    PurchaseRequest.objects.bulk_update(
+        requests, ["status", "po_line", "needs_ordering", "updated_at"], batch_size=500)
+    audit.add("purchase_order_created", purchase_order=po, vendor=vendor_row.code,
+              lines=[{"sku": items[item_id].sku, "quantity": line.quantity}
+                     for item_id, line in po_lines.items()],
+              requests=len(requests))
+    audit.flush()
+    return po
+
+
+def _po_line_check(spec: POLineInput, field: str) -> tuple[Item, int, Decimal | None]:
+    if not isinstance(spec.quantity, int) or not 1 <= spec.quantity <= MAX_PO_QUANTITY:
+        raise ValidationFailed(
+            f"Quantity {spec.quantity} is invalid; give 1 to {MAX_PO_QUANTITY}.",
+            field=f"{field}.quantity")
+    if spec.cost is not None and spec.cost < 0:
+        raise ValidationFailed(f"Cost {spec.cost} is negative; give 0 or more.",
+                               field=f"{field}.cost")
+    try:
+        item = item_get(spec.sku)
+    except NotFound as error:
+        error.field = f"{field}.sku"
+        raise
+    return item, spec.quantity, spec.cost
+
+
+@transaction.atomic
+def purchase_order_add_line(*, user, number: str, line: POLineInput) -> PurchaseOrder:
+    """Add units of an item to a draft PO; an item already on it gets a larger line."""
+    require(user, "manage_purchasing", "change a purchase order")
+    item, quantity, cost = _po_line_check(line, "line")
+    lock_items([item.pk])
+    po = lock_purchase_order(number)
+    _require_draft(po)
+    existing = po.lines.filter(item=item, cancelled=False).first()
+    if existing:
+        existing.quantity += quantity
+        if cost is not None:
+            existing.cost = cost
+        existing.save(update_fields=["quantity", "cost"])
+    else:
+        PurchaseOrderLine.objects.create(purchase_order=po, item=item, quantity=quantity,
+                                         cost=item.cost if cost is None else cost)
+    audit = AuditLog(user)
+    audit.add("purchase_order_line_added", purchase_order=po, item=item, quantity=quantity)
+    audit.flush()
+    return po
+
+
+@transaction.atomic
+def purchase_order_line_update(*, user, number: str, line_id: int, quantity: int | None = None,
+                               cost: Decimal | None = None) -> PurchaseOrder:
+    """Change a draft PO line; below the customers it covers, the newest requests reopen."""
+    require(user, "manage_purchasing", "change a purchase order")
+    po_line = PurchaseOrderLine.objects.filter(pk=line_id, purchase_order__number=number).first()
+    if po_line is None:
+        raise NotFound(f"Line {line_id} is not on purchase order {number}.", field="line")
+    lock_items([po_line.item_id])
+    po = lock_purchase_order(number)
+    _require_draft(po)
+    po_line.refresh_from_db()
+    audit = AuditLog(user)
+    if cost is not None:
+        if cost < 0:
+            raise ValidationFailed(f"Cost {cost} is negative; give 0 or more.", field="cost")
+        po_line.cost = cost
+    if quantity is not None:
+        if not isinstance(quantity, int) or not 0 <= quantity <= MAX_PO_QUANTITY:
+            raise ValidationFailed(f"Quantity {quantity} is invalid; give 0 to {MAX_PO_QUANTITY}.",
+                                   field="quantity")
+        covered = 0
+        for request in po_line.requests.filter(status=RequestStatus.ON_ORDER).order_by("id"):
+            if covered + request.quantity > quantity:
+                request_reopen(request, audit)
+            else:
+                covered += request.quantity
+        audit.add("purchase_order_line_changed", purchase_order=po, item=po_line.item_id,
+                  quantity_before=po_line.quantity, quantity_after=quantity)
+        po_line.quantity = quantity
+    po_line.save(update_fields=["quantity", "cost"])
+    audit.flush()
+    return po
+
+
+@transaction.atomic
+def purchase_order_submit(*, user, number: str) -> PurchaseOrder:
+    require(user, "manage_purchasing", "submit a purchase order")
+    po = lock_purchase_order(number)
+    _require_draft(po)
+    if not po.lines.filter(cancelled=False, quantity__gt=0).exists():
+        raise InvalidState(f"Purchase order {po.number} has no lines; add lines first.")
+    po.status = POStatus.SUBMITTED
+    po.submitted_at = timezone.now()
+    po.save(update_fields=["status", "submitted_at"])
+    audit = AuditLog(user)
+    audit.add("purchase_order_submitted", purchase_order=po)
+    audit.flush()
+    # NOTE: submitting records the PO as sent; the PDF for the vendor and its
+    # e-mail are not produced yet.
+    return po
+
+
+@transaction.atomic
+def purchase_order_cancel(*, user, number: str, reason: str = "") -> PurchaseOrder:
+    """Cancel a PO; the customer requests it covered reopen, flagged "needs ordering"."""
+    require(user, "manage_purchasing", "cancel a purchase order")
+    po_id = PurchaseOrder.objects.filter(number=number).values_list("pk", flat=True).first()
+    if po_id is None:
+        raise NotFound(f"Purchase order '{number}' not found; check the number.", field="number")
+    lock_items(PurchaseOrderLine.objects.filter(purchase_order_id=po_id)
+               .values_list("item_id", flat=True))
+    po = lock_purchase_order(number)
+    if po.status in (POStatus.RECEIVED, POStatus.CANCELLED):
+        raise InvalidState(f"Purchase order {po.number} is {po.get_status_display().lower()}; "
+                           "it cannot be cancelled.")
+    audit = AuditLog(user)
+    for request in PurchaseRequest.objects.filter(
+            po_line__purchase_order=po, status=RequestStatus.ON_ORDER).order_by("id"):
+        request_reopen(request, audit)
+    po.status = POStatus.CANCELLED
+    po.cancelled_at = timezone.now()
+    po.save(update_fields=["status", "cancelled_at"])
+    audit.add("purchase_order_cancelled", purchase_order=po, reason=reason)
+    audit.flush()
+    return po
+
+
+@transaction.atomic
+def purchase_order_line_cancel(*, user, number: str, line_id: int) -> PurchaseOrder:
+    require(user, "manage_purchasing", "cancel a purchase order line")
+    po_line = PurchaseOrderLine.objects.filter(pk=line_id, purchase_order__number=number).first()
+    if po_line is None:
+        raise NotFound(f"Line {line_id} is not on purchase order {number}.", field="line")
+    lock_items([po_line.item_id])
+    po = lock_purchase_order(number)
+    if po.status in (POStatus.RECEIVED, POStatus.CANCELLED):
+        raise InvalidState(f"Purchase order {po.number} is {po.get_status_display().lower()}.")
+    po_line.refresh_from_db()
+    audit = AuditLog(user)
+    for request in po_line.requests.filter(status=RequestStatus.ON_ORDER).order_by("id"):
+        request_reopen(request, audit)
+    po_line.cancelled = True
+    po_line.save(update_fields=["cancelled"])
+    audit.add("purchase_order_line_cancelled", purchase_order=po, item=po_line.item_id,
+              line=po_line.pk)
+    _po_status_refresh(po)
+    audit.flush()
+    return po
+
+
+# ---------------------------------------------------------------- receiving
+
+
+@dataclass(frozen=True)
+class ReceiveLineInput:
+    line_id: int
+    quantity: int
+    close_short: bool = False
+
+
+@transaction.atomic
+def purchase_order_receive(*, user, number: str,
+                           lines: list[ReceiveLineInput]) -> Receipt:
+    """Receive goods on a submitted PO and share them out to the waiting customers.
+
+    Per PO line: its own requests first, then customer back orders on no
+    PO, then any other waiting back order, each by priority then age; the
+    rest stays in stock.
+    """
+    require(user, "receive", "receive goods")
+    if not lines:
+        raise ValidationFailed("Give at least one line to receive.", field="lines")
+    po_id = PurchaseOrder.objects.filter(number=number).values_list("pk", flat=True).first()
+    if po_id is None:
+        raise NotFound(f"Purchase order '{number}' not found; check the number.", field="number")
+    seen = set()
+    for index, spec in enumerate(lines):
+        if spec.line_id in seen:
+            raise ValidationFailed(f"Line {spec.line_id} is given twice; give each line once.",
+                                   field=f"lines[{index}].id")
+        seen.add(spec.line_id)
+        if not isinstance(spec.quantity, int) or spec.quantity < 0:
+            raise ValidationFailed(f"Quantity {spec.quantity} is invalid; give 0 or more.",
+                                   field=f"lines[{index}].quantity")
+        if spec.quantity == 0 and not spec.close_short:
+            raise ValidationFailed(
+                f"Line {spec.line_id}: receive 1 or more units, or close it short.",
+                field=f"lines[{index}].quantity")
+
+    items = lock_items(PurchaseOrderLine.objects.filter(
+        purchase_order_id=po_id, pk__in=seen).values_list("item_id", flat=True))
+    po = lock_purchase_order(number)
+    if po.status not in (POStatus.SUBMITTED, POStatus.PARTIALLY_RECEIVED):
+        raise InvalidState(
+            f"Purchase order {po.number} is {po.get_status_display().lower()}; only a "
+            "submitted PO can be received.", status=po.status)
+    po_lines = {line.pk: line for line in po.lines.filter(pk__in=seen)}
+    tolerance = StoreSettings.load().over_receipt_tolerance_percent
+    for index, spec in enumerate(lines):
+        po_line = po_lines.get(spec.line_id)
+        if po_line is None:
+            raise NotFound(f"Line {spec.line_id} is not on purchase order {po.number}.",
+                           field=f"lines[{index}].id")
+        if po_line.cancelled or po_line.closed_short:
+            state = "cancelled" if po_line.cancelled else "closed short"
+            raise InvalidState(f"Line {po_line.pk} is {state}; it takes no more goods.",
+                               field=f"lines[{index}].id")
+        limit = receivable_quantity(po_line.quantity, po_line.received, tolerance)
+        if spec.quantity > limit:
+            item = items[po_line.item_id]
+            raise OverReceipt(
+                f"Line {po_line.pk} ({item.sku}) has {max(po_line.quantity - po_line.received, 0)}"
+                f" of {po_line.quantity} still to come; {spec.quantity} is more than the "
+                f"{limit} the store's {tolerance}% tolerance allows.",
+                field=f"lines[{index}].quantity", line=po_line.pk, ordered=po_line.quantity,
+                received=po_line.received, limit=limit)
+
+    receipt = Receipt.objects.create(
+        number=f"new-{uuid.uuid4().hex}", purchase_order=po,
+        user=user if user is not None and user.is_authenticated else None)
+    receipt.number = f"R-{1000 + receipt.pk}"
+    Receipt.objects.filter(pk=receipt.pk).update(number=receipt.number)
+
+    audit = AuditLog(user)
+    for spec in lines:
+        po_line = po_lines[spec.line_id]
+        item = items[po_line.item_id]
+        if spec.quantity:
+            _receive_line(po, po_line, item, spec.quantity, receipt, audit)
+        if spec.close_short:
+            _close_short(po, po_line, audit)
+        ReceiptLine.objects.create(receipt=receipt, po_line=po_line, item=item,
+                                   quantity=spec.quantity, closed_short=spec.close_short)
+    _po_status_refresh(po)
+    audit.add("receipt_created", purchase_order=po, receipt=receipt.number)
+    audit.flush()
+    return receipt
+
+
+def _receive_line(po: PurchaseOrder, po_line: PurchaseOrderLine, item: Item, quantity: int,
+                  receipt: Receipt, audit: AuditLog) -> None:
+    po_line.received += quantity
+    po_line.save(update_fields=["received"])
+    if item.tracked:
+        item.on_hand += quantity
+        Item.objects.filter(pk=item.pk).update(on_hand=item.on_hand)
+    audit.add("goods_received", purchase_order=po, item=item, line=po_line.pk,
+              quantity=quantity, received_after=po_line.received, receipt=receipt.number,
+              on_hand_after=item.on_hand)
+    stock_offer(item, quantity, audit, source="receipt", receipt=receipt, po_line=po_line)
+
+
+def _close_short(po: PurchaseOrder, po_line: PurchaseOrderLine, audit: AuditLog) -> None:
+    po_line.closed_short = True
+    po_line.save(update_fields=["closed_short"])
+    for request in po_line.requests.filter(status=RequestStatus.ON_ORDER).order_by("id"):
+        request_reopen(request, audit)
+    audit.add("purchase_order_line_closed_short", purchase_order=po, item=po_line.item_id,
+              line=po_line.pk, received=po_line.received, ordered=po_line.quantity)
+
+
+def _po_status_refresh(po: PurchaseOrder) -> None:
+    lines = [line for line in po.lines.all() if not line.cancelled]
+    if po.status in (POStatus.DRAFT, POStatus.CANCELLED):
+        return
+    if lines and all(line.closed_short or line.received >= line.quantity for line in lines):
+        po.status = POStatus.RECEIVED
+    elif any(line.received for line in lines):
+        po.status = POStatus.PARTIALLY_RECEIVED
+    elif not lines:
+        po.status = POStatus.CANCELLED
+    po.save(update_fields=["status"])
+
+
+def _require_draft(po: PurchaseOrder) -> None:
+    if po.status != POStatus.DRAFT:
+        raise InvalidState(
+            f"Purchase order {po.number} is {po.get_status_display().lower()}; only a draft "
+            "can be edited.", status=po.status)
+

@@ -1,0 +1,70 @@
+"""The "ready for pick-up" e-mail to customers.
+
+The order is marked notified inside the transaction that made it ready; the
+mail itself goes out after the commit, so no SMTP call ever runs while rows
+are locked. A failed send clears the mark again and is logged.
+"""
+
+import logging
+from collections.abc import Iterable
+from functools import partial
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from backroom.core.models import Event
+from backroom.sales.models import Order
+
+logger = logging.getLogger(__name__)
+
+
+def can_notify(order: Order) -> bool:
+    customer = order.customer
+    return bool(customer.email) and customer.notify and not customer.is_walk_in
+
+
+def ready_notices_schedule(orders: Iterable[Order]) -> None:
+    """Mark orders that just turned ready as notified and send their e-mail after commit."""
+    now = timezone.now()
+    due = [order for order in orders if order.notified_at is None and can_notify(order)]
+    if not due:
+        return
+    Order.objects.filter(pk__in=[order.pk for order in due]).update(notified_at=now)
+    for order in due:
+        order.notified_at = now
+        transaction.on_commit(partial(ready_notice_send, order.pk))
+
+
+def ready_notice_send(order_id: int, reminder: bool = False) -> bool:
+    order = Order.objects.select_related("customer").get(pk=order_id)
+    lines = [line for line in order.lines.all() if line.ready]
+    items = "\n".join(f"  {line.ready} x {line.description}" for line in lines)
+    subject = (f"Reminder: your order {order.number} is waiting for you" if reminder
+               else f"Your order {order.number} is ready for pick-up")
+    body = (
+        f"Hello {order.customer.name},\n\n"
+        f"Your order {order.number} is ready for pick-up:\n{items}\n\n"
+        f"Balance due: {order.total - order.paid} {_currency()}\n"
+    )
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [order.customer.email])
+    except OSError as error:
+        logger.error("ready notice for order %s to %s failed: %s",
+                     order.number, order.customer.email, error)
+        if not reminder:
+            Order.objects.filter(pk=order_id).update(notified_at=None)
+        Event.objects.create(order=order, action="notice_failed", detail={"error": str(error)})
+        return False
+    Event.objects.create(
+        order=order, action="reminder_sent" if reminder else "customer_notified",
+        detail={"email": order.customer.email})
+    logger.info("sent ready notice for order %s", order.number)
+    return True
+
+
+def _currency() -> str:
+    from backroom.core.models import StoreSettings
+
+    return StoreSettings.load().currency

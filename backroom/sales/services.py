@@ -1,0 +1,669 @@
+"""Orders and their lines: create, finalize, change, deliver, cancel, void.
+
+Every service runs in one transaction and follows the same steps: load,
+lock (items in pk order, then orders), re-read, check, decide, write,
+schedule side effects. The decisions themselves live in
+`backroom.allocation.decide`.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from backroom.accounts.permissions import has_permission, require
+from backroom.allocation.decide import LineRequest, decide_lines
+from backroom.allocation.services import stock_offer
+from backroom.catalog.locks import lock_items
+from backroom.catalog.models import Item, Vendor
+from backroom.catalog.selectors import item_get
+from backroom.core.audit import AuditLog
+from backroom.core.errors import (
+    BalanceDue,
+    DepositBelowMinimum,
+    InsufficientStock,
+    InvalidState,
+    NotFound,
+    NothingToDeliver,
+    ValidationFailed,
+)
+from backroom.core.models import StoreSettings
+from backroom.core.money import ZERO, percent_of
+from backroom.customers.models import Customer
+from backroom.customers.services import walk_in_customer
+from backroom.purchasing.coverage import requests_cover, requests_uncover
+from backroom.sales.locks import lock_order
+from backroom.sales.models import Order, OrderLine, OrderStatus, OrderType
+from backroom.sales.payments import PaymentInput, payments_take, refund_issue
+from backroom.sales.totals import delivered_value, lines_recompute_money, order_sync
+
+logger = logging.getLogger(__name__)
+
+MAX_LINE_QUANTITY = 1_000_000
+REFUND_CHOICES = ("original_tender", "store_credit", "none")
+
+
+@dataclass(frozen=True)
+class LineInput:
+    quantity: int
+    sku: str | None = None
+    unit_price: Decimal | None = None
+    discount_percent: Decimal | None = None
+    take_now: bool = False
+    description: str | None = None
+    vendor: str | None = None
+
+
+# ---------------------------------------------------------------- create and finalize
+
+
+@transaction.atomic
+def order_create(*, user, order_type: str, customer_id: int | None, lines: list[LineInput],
+                 payments: list[PaymentInput], hold: bool = False) -> Order:
+    """Create an order and finalize it, or park it on hold."""
+    if order_type not in OrderType.values:
+        raise ValidationFailed(
+            f"Unknown order type '{order_type}'; use one of {', '.join(OrderType.values)}.",
+            field="type")
+    if not lines:
+        raise ValidationFailed("An order needs at least one line.", field="lines")
+    if hold and payments:
+        raise ValidationFailed(
+            "An order on hold takes no payment; finalize it with the payments.",
+            field="payments")
+    customer = _customer_for(order_type, customer_id, finalizing=not hold)
+    store = StoreSettings.load()
+
+    order = Order.objects.create(
+        number=f"new-{uuid.uuid4().hex}", type=order_type, customer=customer,
+        created_by=user if user is not None and user.is_authenticated else None)
+    order.number = str(1000 + order.pk)
+    Order.objects.filter(pk=order.pk).update(number=order.number)
+    line_rows = [
+        _line_build(user, order, spec, position, store, f"lines[{position - 1}]")
+        for position, spec in enumerate(lines, start=1)
+    ]
+    OrderLine.objects.bulk_create(line_rows)
+    audit = AuditLog(user)
+    audit.add("order_created", order=order, type=order_type, customer=customer.pk,
+              lines=[{"sku": line.item.sku, "quantity": line.quantity} for line in line_rows])
+    if hold:
+        audit.add("order_held", order=order)
+        order_sync([order], {order.pk: line_rows})
+    else:
+        _finalize(user, order, line_rows, payments, store, audit)
+    audit.flush()
+    return order
+
+
+@transaction.atomic
+def order_finalize(*, user, number: str, payments: list[PaymentInput]) -> Order:
+    """Finalize an order on hold: decide every line, take the payments."""
+    order = _order_locked_for_items(number)
+    if order.finalized_at is not None:
+        raise InvalidState(f"Order {order.number} is already finalized.")
+    _customer_for(order.type, order.customer_id, finalizing=True)
+    lines = list(order.lines.select_related("item").order_by("position"))
+    audit = AuditLog(user)
+    _finalize(user, order, lines, payments, StoreSettings.load(), audit)
+    audit.flush()
+    return order
+
+
+def _finalize(user, order: Order, lines: list[OrderLine], payments: list[PaymentInput],
+              store: StoreSettings, audit: AuditLog) -> None:
+    items = lock_items(line.item_id for line in lines)
+    available = {pk: item.available for pk, item in items.items()}
+    decisions, shortages = decide_lines(order.type, [
+        LineRequest(item_id=line.item_id, quantity=line.pending,
+                    tracked=items[line.item_id].tracked, take_now=line.take_now)
+        for line in lines
+    ], available)
+    if shortages:
+        short = shortages[0]
+        item = items[short.item_id]
+        raise InsufficientStock(
+            f"Only {short.available} of {item.sku} '{item.description}' available, "
+            f"{short.requested} asked; make this a sales order to back-order the rest.",
+            field="lines", sku=item.sku, requested=short.requested, available=short.available)
+
+    for line, decision in zip(lines, decisions, strict=True):
+        line.pending = 0
+        line.delivered += decision.deliver
+        line.ready += decision.reserve
+        line.back_ordered += decision.back_order
+        item = items[line.item_id]
+        if item.tracked:
+            item.on_hand -= decision.deliver
+            item.reserved += decision.reserve
+        audit.add("line_decided", order=order, item=item, line=line.pk, sku=item.sku,
+                  quantity=line.quantity, delivered=decision.deliver, ready=decision.reserve,
+                  back_ordered=decision.back_order, on_hand_after=item.on_hand,
+                  reserved_after=item.reserved)
+    Item.objects.bulk_update(list(items.values()), ["on_hand", "reserved"])
+    OrderLine.objects.bulk_update(lines, ["pending", "delivered", "ready", "back_ordered"])
+    for line, decision in zip(lines, decisions, strict=True):
+        requests_cover(order, line, items[line.item_id], decision.back_order, audit)
+
+    order.finalized_at = timezone.now()
+    Order.objects.filter(pk=order.pk).update(finalized_at=order.finalized_at)
+    order_sync([order], {order.pk: lines})
+    applied = payments_take(order=order, inputs=payments, balance=order.total, user=user,
+                            audit=audit)
+    if order.type == OrderType.SALE:
+        if applied < order.total:
+            raise BalanceDue(
+                f"A sale is paid in full: the total is {order.total} and {applied} was "
+                f"tendered; take {order.total - applied} more, or make it a sales order.",
+                field="payments", total=str(order.total), paid=str(applied))
+    else:
+        minimum = percent_of(order.total, store.minimum_deposit_percent)
+        if applied < minimum and not has_permission(user, "override_deposit"):
+            raise DepositBelowMinimum(
+                f"The minimum deposit is {minimum} ({store.minimum_deposit_percent}% of "
+                f"{order.total}) and {applied} was given; take at least {minimum}, or have a "
+                f"manager approve a smaller deposit.", field="payments",
+                minimum=str(minimum), deposit=str(applied))
+        if applied < minimum:
+            audit.add("deposit_override", order=order, minimum=minimum, deposit=applied)
+    order_sync([order], {order.pk: lines})
+    audit.add("order_finalized", order=order, status=order.status, total=order.total,
+              paid=order.paid)
+
+
+def _customer_for(order_type: str, customer_id: int | None, *, finalizing: bool) -> Customer:
+    if customer_id is None:
+        customer = walk_in_customer()
+    else:
+        found = Customer.objects.filter(pk=customer_id).first()
+        if found is None:
+            raise NotFound(f"Customer {customer_id} not found; check the id or create the "
+                           "customer first.", field="customer")
+        customer = found
+    if finalizing and order_type != OrderType.SALE and customer.is_walk_in:
+        raise ValidationFailed(
+            f"A {OrderType(order_type).label.lower()} needs a named customer to tell when the "
+            "goods arrive; choose or add the customer.", field="customer")
+    return customer
+
+
+def _line_build(user, order: Order, spec: LineInput, position: int, store: StoreSettings,
+                field: str) -> OrderLine:
+    if not isinstance(spec.quantity, int) or not 1 <= spec.quantity <= MAX_LINE_QUANTITY:
+        raise ValidationFailed(
+            f"Quantity {spec.quantity} is invalid; give a whole number from 1 to "
+            f"{MAX_LINE_QUANTITY}.", field=f"{field}.quantity")
+    if spec.sku:
+        item = _item_for_line(spec.sku, field)
+    else:
+        item = _custom_item(order, spec, field)
+
+    unit_price = item.price if spec.unit_price is None else spec.unit_price
+    discount = spec.discount_percent or ZERO
+    if unit_price < 0:
+        raise ValidationFailed(f"Unit price {unit_price} is negative; give 0 or more.",
+                               field=f"{field}.unit_price")
+    if not ZERO <= discount <= 100:
+        raise ValidationFailed(f"Discount {discount}% is out of range; give 0 to 100.",
+                               field=f"{field}.discount_percent")
+    if spec.sku and (unit_price != item.price or discount):
+        require(user, "change_price", f"change the price or discount of {item.sku}")
+    line = OrderLine(
+        order=order, position=position, item=item,
+        description=item.description, quantity=spec.quantity, pending=spec.quantity,
+        unit_price=unit_price, discount_percent=discount, taxable=item.taxable,
+        tax_rate=store.tax_rate, take_now=bool(spec.take_now))
+    lines_recompute_money([line])
+    return line
+
+
+def _item_for_line(sku: str, field: str) -> Item:
+    try:
+        return item_get(sku)
+    except NotFound as error:
+        error.field = f"{field}.sku"
+        raise
+
+
+def _custom_item(order: Order, spec: LineInput, field: str) -> Item:
+    """Create the catalog entry of a custom-order free-text line."""
+    if order.type != OrderType.CUSTOM_ORDER:
+        raise ValidationFailed("Give the line's SKU; free-text lines are for custom orders.",
+                               field=f"{field}.sku")
+    if not (spec.description or "").strip():
+        raise ValidationFailed("A free-text line needs a description of the piece.",
+                               field=f"{field}.description")
+    if spec.unit_price is None:
+        raise ValidationFailed("A free-text line needs a unit price.",
+                               field=f"{field}.unit_price")
+    vendor = None
+    if spec.vendor:
+        vendor = Vendor.objects.filter(code=spec.vendor).first()
+        if vendor is None:
+            raise NotFound(f"Vendor '{spec.vendor}' not found; check the code.",
+                           field=f"{field}.vendor")
+    return Item.objects.create(
+        sku=f"CUSTOM-{uuid.uuid4().hex[:12].upper()}", description=spec.description.strip(),
+        price=spec.unit_price, vendor=vendor, is_custom=True, tracked=True)
+
+
+# ---------------------------------------------------------------- lines
+
+
+@transaction.atomic
+def order_add_line(*, user, number: str, line: LineInput) -> Order:
+    """Add a line; on a finalized order it is decided at once like the others."""
+    order = _order_locked_for_items(number)
+    _require_open(order)
+    if order.finalized_at is not None and order.type == OrderType.SALE:
+        raise InvalidState(f"Sale {order.number} is finalized; ring up a new sale instead.")
+    store = StoreSettings.load()
+    position = (order.lines.order_by("-position").values_list("position", flat=True)
+                .first() or 0) + 1
+    row = _line_build(user, order, line, position, store, "line")
+    row.save()
+    audit = AuditLog(user)
+    audit.add("line_added", order=order, item=row.item, line=row.pk, sku=row.item.sku,
+              quantity=row.quantity)
+    if order.finalized_at is not None:
+        items = lock_items([row.item_id])
+        _units_decide(order, row, items[row.item_id], row.pending, audit)
+        row.pending = 0
+        row.save(update_fields=["pending", "delivered", "ready", "back_ordered"])
+    order_sync([order])
+    audit.flush()
+    return order
+
+
+def _units_decide(order: Order, line: OrderLine, item: Item, units: int,
+                  audit: AuditLog) -> None:
+    """Decide `units` new units of a line of a finalized order, and apply the decision."""
+    [decision], _ = decide_lines(order.type, [LineRequest(
+        item_id=item.pk, quantity=units, tracked=item.tracked, take_now=line.take_now)],
+        {item.pk: item.available})
+    line.delivered += decision.deliver
+    line.ready += decision.reserve
+    line.back_ordered += decision.back_order
+    if item.tracked:
+        item.on_hand -= decision.deliver
+        item.reserved += decision.reserve
+        Item.objects.filter(pk=item.pk).update(on_hand=item.on_hand, reserved=item.reserved)
+    requests_cover(order, line, item, decision.back_order, audit)
+    audit.add("line_decided", order=order, item=item, line=line.pk, sku=item.sku,
+              quantity=units, delivered=decision.deliver, ready=decision.reserve,
+              back_ordered=decision.back_order)
+
+
+@transaction.atomic
+def line_back_order(*, user, number: str, line_id: int, quantity: int) -> Order:
+    """"Back order item": move ready units back to back-ordered, freeing their reservation."""
+    order, line, item = _line_locked(number, line_id)
+    _require_finalized(order)
+    if quantity < 1 or quantity > line.ready:
+        raise ValidationFailed(
+            f"Line {line.pk} has {line.ready} ready; back-order from 1 to {line.ready} units.",
+            field="quantity")
+    audit = AuditLog(user)
+    line.ready -= quantity
+    line.back_ordered += quantity
+    line.save(update_fields=["ready", "back_ordered"])
+    if item.tracked:
+        item.reserved -= quantity
+        Item.objects.filter(pk=item.pk).update(reserved=item.reserved)
+    requests_cover(order, line, item, quantity, audit)
+    audit.add("line_back_ordered", order=order, item=item, line=line.pk, quantity=quantity,
+              ready_after=line.ready, back_ordered_after=line.back_ordered)
+    order_sync([order])
+    if item.tracked:
+        stock_offer(item, quantity, audit, source="released",
+                    exclude_line_ids=frozenset({line.pk}))
+    order.refresh_from_db()
+    audit.flush()
+    return order
+
+
+@transaction.atomic
+def line_change_quantity(*, user, number: str, line_id: int, quantity: int) -> Order:
+    """Set a line's quantity (cancelled units not counted): raise or lower it."""
+    order, line, item = _line_locked(number, line_id)
+    _require_open(order)
+    if order.type == OrderType.SALE and order.finalized_at is not None:
+        raise InvalidState(f"Sale {order.number} is finalized; its quantities are final.")
+    current = line.quantity - line.cancelled
+    floor = line.delivered
+    if not isinstance(quantity, int) or not max(floor, 1) <= quantity <= MAX_LINE_QUANTITY:
+        raise ValidationFailed(
+            f"Quantity {quantity} is invalid; give a whole number from {max(floor, 1)} (units "
+            f"already delivered) to {MAX_LINE_QUANTITY}.", field="quantity")
+    audit = AuditLog(user)
+    if quantity < current:
+        _units_cancel(order, line, item, current - quantity, audit)
+    elif quantity > current:
+        added = quantity - current
+        restored = min(added, line.cancelled)
+        line.cancelled -= restored
+        line.quantity += added - restored
+        if order.finalized_at is None:
+            line.pending += added
+        else:
+            _units_decide(order, line, item, added, audit)
+    audit.add("line_quantity_changed", order=order, item=item, line=line.pk,
+              quantity_before=current, quantity_after=quantity)
+    lines_recompute_money([line])
+    line.save()
+    order_sync([order])
+    audit.flush()
+    order.refresh_from_db()
+    return order
+
+
+@transaction.atomic
+def line_cancel(*, user, number: str, line_id: int, quantity: int,
+                refund: str = "none") -> Order:
+    """Cancel undelivered units of a line; optionally refund what was paid beyond the new total."""
+    _check_refund_choice(refund)
+    order, line, item = _line_locked(number, line_id)
+    _require_open(order)
+    open_units = line.pending + line.ready + line.back_ordered
+    if not isinstance(quantity, int) or not 1 <= quantity <= open_units:
+        raise ValidationFailed(
+            f"Line {line.pk} has {open_units} undelivered units; cancel from 1 to {open_units}.",
+            field="quantity")
+    audit = AuditLog(user)
+    _units_cancel(order, line, item, quantity, audit)
+    lines_recompute_money([line])
+    line.save()
+    order_sync([order])
+    _refund_excess(order, refund, user, audit, reason=f"Cancelled {quantity} x {item.sku}")
+    audit.flush()
+    order.refresh_from_db()
+    return order
+
+
+def _units_cancel(order: Order, line: OrderLine, item: Item, units: int,
+                  audit: AuditLog) -> None:
+    """Cancel undelivered units: pending, then back-ordered, then ready ones."""
+    from_pending = min(units, line.pending)
+    from_back_order = min(units - from_pending, line.back_ordered)
+    from_ready = units - from_pending - from_back_order
+    line.pending -= from_pending
+    line.back_ordered -= from_back_order
+    line.ready -= from_ready
+    line.cancelled += units
+    requests_uncover(order, line, item, from_back_order, audit)
+    if from_ready and item.tracked:
+        item.reserved -= from_ready
+        Item.objects.filter(pk=item.pk).update(reserved=item.reserved)
+    audit.add("units_cancelled", order=order, item=item, line=line.pk, quantity=units,
+              from_back_order=from_back_order, from_ready=from_ready,
+              cancelled_after=line.cancelled)
+    if from_ready and item.tracked:
+        line.save()
+        stock_offer(item, from_ready, audit, source="released",
+                    exclude_line_ids=frozenset({line.pk}))
+
+
+@transaction.atomic
+def line_return(*, user, number: str, line_id: int, quantity: int,
+                refund: str = "none", reason: str = "") -> Order:
+    """Take back delivered units: they return to stock and leave the order's total."""
+    _check_refund_choice(refund)
+    order, line, item = _line_locked(number, line_id)
+    if not isinstance(quantity, int) or not 1 <= quantity <= line.delivered:
+        raise ValidationFailed(
+            f"Line {line.pk} has {line.delivered} delivered units; return from 1 to "
+            f"{line.delivered}.", field="quantity")
+    audit = AuditLog(user)
+    line.delivered -= quantity
+    line.cancelled += quantity
+    lines_recompute_money([line])
+    line.save()
+    if item.tracked:
+        item.on_hand += quantity
+        Item.objects.filter(pk=item.pk).update(on_hand=item.on_hand)
+    audit.add("units_returned", order=order, item=item, line=line.pk, quantity=quantity,
+              reason=reason, on_hand_after=item.on_hand)
+    order_sync([order])
+    if item.tracked:
+        stock_offer(item, quantity, audit, source="return")
+    order.refresh_from_db()
+    _refund_excess(order, refund, user, audit, reason=reason or f"Returned {quantity} x {item.sku}")
+    audit.flush()
+    return order
+
+
+# ---------------------------------------------------------------- hand-over
+
+
+@dataclass(frozen=True)
+class DeliverLine:
+    line_id: int
+    quantity: int
+
+
+@transaction.atomic
+def order_deliver(*, user, number: str, lines: list[DeliverLine] | None = None,
+                  payments: list[PaymentInput] | None = None) -> Order:
+    """Hand over ready units (all of them when no lines are given), collecting what is due."""
+    order = _order_locked_for_items(number)
+    _require_finalized(order)
+    current = {line.pk: line for line in order.lines.select_related("item").order_by("position")}
+    units = _delivery_units(order, current, lines)
+    items = lock_items(line.item_id for line in current.values())
+
+    take_from_stock: dict[int, int] = {}
+    for line_id, quantity in units.items():
+        line = current[line_id]
+        beyond_ready = quantity - line.ready
+        if beyond_ready > 0:
+            item = items[line.item_id]
+            if not line.take_now or beyond_ready > min(line.back_ordered, item.available):
+                raise NothingToDeliver(
+                    f"Only {line.ready} of line {line.pk} ({item.sku}) are ready to hand over; "
+                    f"{quantity} asked.", field="lines", line=line.pk, ready=line.ready,
+                    requested=quantity)
+            take_from_stock[line_id] = beyond_ready
+
+    audit = AuditLog(user)
+    applied = payments_take(order=order, inputs=payments or [],
+                            balance=order.total - order.paid, user=user, audit=audit)
+    paid_after = order.paid + applied
+    due = delivered_value(current.values(), units) - paid_after
+    if order.type == OrderType.LAYAWAY and order.total - paid_after > 0:
+        raise BalanceDue(
+            f"A layaway is handed over only when paid in full; collect "
+            f"{order.total - paid_after} first.", field="payments",
+            balance=str(order.total - paid_after))
+    if due > 0:
+        if not has_permission(user, "deliver_with_balance"):
+            raise BalanceDue(
+                f"Collect {due} before handing over these goods, or have a manager approve "
+                f"handing over with a balance.", field="payments", amount_due=str(due))
+        audit.add("delivered_with_balance", order=order, amount_due=due)
+
+    for line_id, quantity in units.items():
+        line = current[line_id]
+        item = items[line.item_id]
+        from_stock = take_from_stock.get(line_id, 0)
+        from_ready = quantity - from_stock
+        line.ready -= from_ready
+        line.back_ordered -= from_stock
+        line.delivered += quantity
+        if item.tracked:
+            item.on_hand -= quantity
+            item.reserved -= from_ready
+        if from_stock:
+            requests_uncover(order, line, item, from_stock, audit)
+        audit.add("units_delivered", order=order, item=item, line=line.pk, sku=item.sku,
+                  quantity=quantity, delivered_after=line.delivered, ready_after=line.ready,
+                  on_hand_after=item.on_hand)
+    Item.objects.bulk_update([items[current[i].item_id] for i in units], ["on_hand", "reserved"])
+    OrderLine.objects.bulk_update([current[i] for i in units],
+                                  ["ready", "back_ordered", "delivered"])
+    order_sync([order], {order.pk: list(current.values())})
+    audit.flush()
+    return order
+
+
+def _delivery_units(order: Order, current: dict[int, OrderLine],
+                    lines: list[DeliverLine] | None) -> dict[int, int]:
+    if lines is None:
+        units = {pk: line.ready for pk, line in current.items() if line.ready > 0}
+        if not units:
+            raise NothingToDeliver(f"Order {order.number} has nothing ready to hand over.")
+        return units
+    units: dict[int, int] = {}
+    for index, wanted in enumerate(lines):
+        if wanted.line_id not in current:
+            raise NotFound(f"Line {wanted.line_id} is not on order {order.number}.",
+                           field=f"lines[{index}].id")
+        if wanted.quantity < 1:
+            raise ValidationFailed(f"Quantity {wanted.quantity} is invalid; give 1 or more.",
+                                   field=f"lines[{index}].quantity")
+        units[wanted.line_id] = units.get(wanted.line_id, 0) + wanted.quantity
+    if not units:
+        raise NothingToDeliver(f"No lines given to hand over on order {order.number}.")
+    return units
+
+
+# ---------------------------------------------------------------- void and priority
+
+
+@transaction.atomic
+def order_void(*, user, number: str, refund: str = "original_tender", reason: str = "") -> Order:
+    """Void an order: every unit is cancelled, delivered ones return to stock."""
+    require(user, "void", "void an order")
+    _check_refund_choice(refund)
+    if not reason.strip():
+        raise ValidationFailed("Give a reason for voiding the order.", field="reason")
+    order = _order_locked_for_items(number)
+    if order.status == OrderStatus.CANCELLED:
+        raise InvalidState(f"Order {order.number} is already voided.")
+    lines = list(order.lines.order_by("position"))
+    items = lock_items(line.item_id for line in lines)
+    audit = AuditLog(user)
+    released: dict[int, int] = {}
+    for line in lines:
+        item = items[line.item_id]
+        returned = line.delivered
+        open_units = line.pending + line.back_ordered + line.ready
+        if open_units:
+            ready = line.ready
+            _units_cancel_quiet(order, line, item, audit)
+            released[item.pk] = released.get(item.pk, 0) + ready
+        if returned:
+            line.delivered = 0
+            line.cancelled += returned
+            if item.tracked:
+                item.on_hand += returned
+                released[item.pk] = released.get(item.pk, 0) + returned
+        lines_recompute_money([line])
+    Item.objects.bulk_update(list(items.values()), ["on_hand", "reserved"])
+    OrderLine.objects.bulk_update(
+        lines, ["pending", "ready", "back_ordered", "delivered", "cancelled", "line_total", "tax"])
+    order.voided_at = timezone.now()
+    Order.objects.filter(pk=order.pk).update(voided_at=order.voided_at)
+    order_sync([order], {order.pk: lines})
+    audit.add("order_voided", order=order, reason=reason)
+    for item_id, units in sorted(released.items()):
+        if items[item_id].tracked and units:
+            stock_offer(items[item_id], units, audit, source="released")
+    order.refresh_from_db()
+    _refund_excess(order, refund, user, audit, reason=reason)
+    audit.flush()
+    return order
+
+
+def _units_cancel_quiet(order: Order, line: OrderLine, item: Item, audit: AuditLog) -> None:
+    """Cancel all undelivered units of a line without offering freed stock yet."""
+    requests_uncover(order, line, item, line.back_ordered, audit)
+    if item.tracked:
+        item.reserved -= line.ready
+    units = line.pending + line.back_ordered + line.ready
+    audit.add("units_cancelled", order=order, item=item, line=line.pk, quantity=units,
+              from_back_order=line.back_ordered, from_ready=line.ready)
+    line.cancelled += units
+    line.pending = line.back_ordered = line.ready = 0
+
+
+@transaction.atomic
+def order_set_priority(*, user, number: str, priority: int) -> Order:
+    require(user, "override_deposit", "change an order's priority")
+    order = _lock_by_number(number)
+    audit = AuditLog(user)
+    audit.add("priority_changed", order=order, before=order.priority, after=priority)
+    order.priority = priority
+    order.save(update_fields=["priority"])
+    audit.flush()
+    return order
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _refund_excess(order: Order, refund: str, user, audit: AuditLog, reason: str) -> None:
+    """Refund what was paid beyond the order's new total, when the clerk asked for it."""
+    excess = order.paid - order.total
+    if refund == "none" or excess <= 0:
+        return
+    require(user, "refund", "refund a payment")
+    refund_issue(order=order, amount=excess, tender=None,
+                 to_store_credit=refund == "store_credit", reason=reason or "Cancelled goods",
+                 user=user, audit=audit)
+    order_sync([order])
+
+
+def _check_refund_choice(refund: str) -> None:
+    if refund not in REFUND_CHOICES:
+        raise ValidationFailed(
+            f"Unknown refund choice '{refund}'; use one of {', '.join(REFUND_CHOICES)}.",
+            field="refund")
+
+
+def _lock_by_number(number: str) -> Order:
+    order_id = Order.objects.filter(number=number).values_list("pk", flat=True).first()
+    if order_id is None:
+        raise NotFound(f"Order '{number}' not found; check the number.", field="number",
+                       number=number)
+    return lock_order(order_id)
+
+
+def _order_locked_for_items(number: str) -> Order:
+    """Lock an order's items, then the order itself: the one lock order of the services."""
+    order_id = Order.objects.filter(number=number).values_list("pk", flat=True).first()
+    if order_id is None:
+        raise NotFound(f"Order '{number}' not found; check the number.", field="number",
+                       number=number)
+    lock_items(OrderLine.objects.filter(order_id=order_id).values_list("item_id", flat=True))
+    return lock_order(order_id)
+
+
+def _line_locked(number: str, line_id: int) -> tuple[Order, OrderLine, Item]:
+    order_id = Order.objects.filter(number=number).values_list("pk", flat=True).first()
+    if order_id is None:
+        raise NotFound(f"Order '{number}' not found; check the number.", field="number",
+                       number=number)
+    item_id = (OrderLine.objects.filter(pk=line_id, order_id=order_id)
+               .values_list("item_id", flat=True).first())
+    if item_id is None:
+        raise NotFound(f"Line {line_id} is not on order {number}.", field="line")
+    item = lock_items([item_id])[item_id]
+    order = lock_order(order_id)
+    line = OrderLine.objects.get(pk=line_id)
+    return order, line, item
+
+
+def _require_open(order: Order) -> None:
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.DELIVERED):
+        raise InvalidState(f"Order {order.number} is {order.get_status_display().lower()}; "
+                           "it cannot change.")
+
+
+def _require_finalized(order: Order) -> None:
+    if order.finalized_at is None:
+        raise InvalidState(f"Order {order.number} is on hold; finalize it first.")
+    if order.status == OrderStatus.CANCELLED:
+        raise InvalidState(f"Order {order.number} is voided.")

@@ -1,0 +1,126 @@
+"""Line money, line status and order status, derived from the buckets.
+
+`order_sync` is the only writer of an order's cached status and totals.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from backroom.core.money import HUNDRED, ZERO, percent_of, round_money
+from backroom.sales.models import LineStatus, Order, OrderLine, OrderStatus, Payment, PaymentKind
+
+
+def line_amounts(unit_price: Decimal, quantity: int, discount_percent: Decimal,
+                 taxable: bool, tax_rate: Decimal) -> tuple[Decimal, Decimal]:
+    """Return (line total, tax), each rounded once, half up, to the cent."""
+    total = round_money(unit_price * quantity * (HUNDRED - discount_percent) / HUNDRED)
+    tax = percent_of(total, tax_rate) if taxable else ZERO
+    return total, tax
+
+
+def line_billable(line: OrderLine) -> int:
+    return line.quantity - line.cancelled
+
+
+def line_status(line: OrderLine) -> str:
+    if line.pending:
+        return LineStatus.PENDING
+    if line.back_ordered:
+        return LineStatus.WAITING
+    if line.ready:
+        return LineStatus.READY
+    if line.delivered:
+        return LineStatus.DELIVERED
+    return LineStatus.CANCELLED
+
+
+def derive_order_status(lines: Iterable[OrderLine], finalized: bool) -> str:
+    lines = list(lines)
+    if not finalized:
+        return OrderStatus.ON_HOLD
+    if any(line.back_ordered for line in lines):
+        return OrderStatus.WAITING
+    if any(line.ready for line in lines):
+        return OrderStatus.READY
+    if any(line.delivered for line in lines):
+        return OrderStatus.DELIVERED
+    return OrderStatus.CANCELLED
+
+
+def delivered_value(lines: Iterable[OrderLine], extra: dict[int, int] | None = None) -> Decimal:
+    """Return the value, tax included, of the units handed over (plus `extra` per line id)."""
+    extra = extra or {}
+    value = ZERO
+    for line in lines:
+        billable = line_billable(line)
+        units = line.delivered + extra.get(line.pk, 0)
+        if billable <= 0 or units <= 0:
+            continue
+        gross = line.line_total + line.tax
+        value += gross if units >= billable else round_money(gross * units / billable)
+    return value
+
+
+def lines_recompute_money(lines: Iterable[OrderLine]) -> list[OrderLine]:
+    """Refresh each line's total and tax; return the lines whose figures changed."""
+    changed = []
+    for line in lines:
+        total, tax = line_amounts(line.unit_price, line_billable(line), line.discount_percent,
+                                  line.taxable, line.tax_rate)
+        if total != line.line_total or tax != line.tax:
+            line.line_total, line.tax = total, tax
+            changed.append(line)
+    return changed
+
+
+def order_sync(orders: Iterable[Order],
+               lines_by_order: dict[int, list[OrderLine]] | None = None) -> list[Order]:
+    """Rewrite status, totals and paid of these (locked) orders from their rows.
+
+    Returns the orders that turned from waiting to ready in this call: their
+    goods arrived, so their customers get a notice.
+    Pass `lines_by_order` when the caller already holds the current lines.
+    """
+    orders = list(orders)
+    if not orders:
+        return []
+    ids = [order.pk for order in orders]
+    if lines_by_order is None:
+        lines_by_order = defaultdict(list)
+        for line in OrderLine.objects.filter(order_id__in=ids).order_by("order_id", "position"):
+            lines_by_order[line.order_id].append(line)
+    paid = _paid_by_order(ids)
+
+    became_ready = []
+    now = timezone.now()
+    for order in orders:
+        lines = lines_by_order.get(order.pk, [])
+        before = order.status
+        order.status = derive_order_status(lines, order.finalized_at is not None)
+        order.subtotal = sum((line.line_total for line in lines), ZERO)
+        order.tax = sum((line.tax for line in lines), ZERO)
+        order.total = order.subtotal + order.tax
+        order.paid = paid.get(order.pk, ZERO)
+        if order.status == OrderStatus.READY and before != OrderStatus.READY:
+            order.ready_at = now
+            if before == OrderStatus.WAITING:
+                became_ready.append(order)
+    Order.objects.bulk_update(
+        orders, ["status", "subtotal", "tax", "total", "paid", "ready_at"], batch_size=500)
+    return became_ready
+
+
+def _paid_by_order(order_ids: list[int]) -> dict[int, Decimal]:
+    rows = (
+        Payment.objects.filter(order_id__in=order_ids, voided_at__isnull=True)
+        .values("order_id")
+        .annotate(
+            taken=Sum("amount", filter=Q(kind=PaymentKind.PAYMENT), default=ZERO),
+            given=Sum("amount", filter=Q(kind=PaymentKind.REFUND), default=ZERO),
+        )
+    )
+    return {row["order_id"]: row["taken"] - row["given"] for row in rows}

@@ -1,0 +1,148 @@
+"""Django settings, read from the environment.
+
+DATABASE_URL     database to use (default: SQLite file under BACKROOM_HOME)
+BACKROOM_HOME    folder for the SQLite file and the generated secret key
+                 (default: ./backroom-data)
+BACKROOM_SECRET_KEY  signing key; generated and kept under BACKROOM_HOME when unset
+BACKROOM_DEBUG   "1" turns on Django's debug mode
+BACKROOM_ALLOWED_HOSTS  comma-separated host names (default: *)
+BACKROOM_SMTP_HOST, BACKROOM_SMTP_PORT, BACKROOM_SMTP_USER, BACKROOM_SMTP_PASSWORD,
+BACKROOM_SMTP_TLS, BACKROOM_MAIL_FROM  outgoing mail for customer notices; without a host
+                 the notices are written to the log
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+HOME = Path(os.environ.get("BACKROOM_HOME", "backroom-data")).resolve()
+
+
+def _secret_key() -> str:
+    key = os.environ.get("BACKROOM_SECRET_KEY")
+    if key:
+        return key
+    path = HOME / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    HOME.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+SECRET_KEY = _secret_key()
+DEBUG = os.environ.get("BACKROOM_DEBUG", "") in {"1", "true", "yes"}
+ALLOWED_HOSTS = os.environ.get("BACKROOM_ALLOWED_HOSTS", "*").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "backroom.core",
+    "backroom.accounts",
+    "backroom.catalog",
+    "backroom.customers",
+    "backroom.sales",
+    "backroom.purchasing",
+    "backroom.replay",
+    "backroom.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "backroom.urls"
+WSGI_APPLICATION = "backroom.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        HOME.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{HOME / 'backroom.sqlite3'}"
+    config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # IMMEDIATE takes the write lock when a transaction starts, so two
+        # terminals never both read and then fail to upgrade to a write.
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+        config["TEST"] = {"NAME": os.environ.get("BACKROOM_TEST_SQLITE_NAME") or None}
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("BACKROOM_TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = HOME / "static"
+
+if os.environ.get("BACKROOM_SMTP_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["BACKROOM_SMTP_HOST"]
+    EMAIL_PORT = int(os.environ.get("BACKROOM_SMTP_PORT", "25"))
+    EMAIL_HOST_USER = os.environ.get("BACKROOM_SMTP_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("BACKROOM_SMTP_PASSWORD", "")
+    EMAIL_USE_TLS = os.environ.get("BACKROOM_SMTP_TLS", "") in {"1", "true", "yes"}
+    EMAIL_TIMEOUT = 10
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("BACKROOM_MAIL_FROM", "store@backroom.invalid")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"backroom": {"handlers": ["console"], "level": "INFO"}},
+}

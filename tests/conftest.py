@@ -1,0 +1,98 @@
+"""Fixtures shared by the whole suite: users of each role, a store, an API client."""
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from backroom.accounts.services import roles_ensure, token_create, user_create
+from backroom.catalog.models import Item, Vendor
+from backroom.core.models import StoreSettings
+from backroom.customers.models import Customer
+
+PASSWORD = "counter-Pass-2026"
+
+
+@pytest.fixture
+def roles(db):
+    roles_ensure()
+
+
+def _user(username: str, role: str):
+    return user_create(username=username, role=role, password=PASSWORD)
+
+
+@pytest.fixture
+def owner(roles):
+    return _user("olive", "owner")
+
+
+@pytest.fixture
+def manager(roles):
+    return _user("maria", "manager")
+
+
+@pytest.fixture
+def clerk(roles):
+    return _user("carl", "clerk")
+
+
+@pytest.fixture
+def store(db):
+    return StoreSettings.load()
+
+
+@pytest.fixture
+def vendor(db):
+    return Vendor.objects.create(code="V", name="Vendor V", lead_time_days=5)
+
+
+@pytest.fixture
+def customer(db):
+    return Customer.objects.create(name="Customer C", email="c@example.com")
+
+
+@pytest.fixture
+def card(db, vendor):
+    return Item.objects.create(sku="A", description="birthday card", price=Decimal("4.00"),
+                               cost=Decimal("1.50"), vendor=vendor, on_hand=10, taxable=False)
+
+
+@pytest.fixture
+def scarf(db, vendor):
+    return Item.objects.create(sku="B", description="blue scarf", price=Decimal("30.00"),
+                               cost=Decimal("15.00"), vendor=vendor, on_hand=0, taxable=False)
+
+
+class ApiClient:
+    """A Django test client that sends JSON with a bearer token to /api/v1."""
+
+    def __init__(self, user) -> None:
+        _, self.token = token_create(user=user)
+        self.client = Client()
+
+    def _headers(self, extra: dict | None) -> dict:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        headers.update(extra or {})
+        return headers
+
+    def get(self, path: str, **params):
+        return self.client.get(f"/api/v1{path}", params, headers=self._headers(None))
+
+    def post(self, path: str, body: dict | None = None, headers: dict | None = None):
+        return self.client.post(f"/api/v1{path}", body or {}, content_type="application/json",
+                                headers=self._headers(headers))
+
+    def patch(self, path: str, body: dict):
+        return self.client.patch(f"/api/v1{path}", body, content_type="application/json",
+                                 headers=self._headers(None))
+
+
+@pytest.fixture
+def api(owner):
+    return ApiClient(owner)
+
+
+@pytest.fixture
+def clerk_api(clerk):
+    return ApiClient(clerk)

@@ -1,0 +1,40 @@
+from decimal import Decimal
+
+from backroom.purchasing.services import (
+    ReceiveLineInput,
+    purchase_order_create,
+    purchase_order_receive,
+    purchase_order_submit,
+)
+from backroom.sales.payments import PaymentInput
+from backroom.sales.services import DeliverLine, LineInput, order_create, order_deliver
+
+
+def test_article_flow_through_services(owner, customer, card, scarf, store):
+    order = order_create(
+        user=owner, order_type="sales_order", customer_id=customer.pk,
+        lines=[LineInput(sku="A", quantity=1), LineInput(sku="B", quantity=1)],
+        payments=[PaymentInput(amount=Decimal("34.00"), tender="cash")])
+    assert order.status == "waiting"
+    assert order.total == Decimal("34.00")
+    card.refresh_from_db()
+    assert (card.on_hand, card.reserved) == (10, 1)
+
+    line_a = order.lines.get(item=card)
+    order = order_deliver(user=owner, number=order.number,
+                          lines=[DeliverLine(line_id=line_a.pk, quantity=1)])
+    assert order.status == "waiting"
+
+    po = purchase_order_create(user=owner, vendor="V", include_purchase_requests=True)
+    assert po.lines.get().quantity == 1
+    purchase_order_submit(user=owner, number=po.number)
+    receipt = purchase_order_receive(user=owner, number=po.number, lines=[
+        ReceiveLineInput(line_id=po.lines.get().pk, quantity=1)])
+    assert receipt.notices.get().quantity == 1
+    order.refresh_from_db()
+    assert order.status == "ready"
+    assert order.notified_at is not None
+
+    order = order_deliver(user=owner, number=order.number)
+    assert order.status == "delivered"
+    assert order.total - order.paid == Decimal("0.00")
