@@ -102,7 +102,10 @@ def _database() -> dict:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
-        config["TEST"] = {"NAME": os.environ.get("BACKROOM_TEST_SQLITE_NAME") or None}
+        config["TEST"] = {"NAME": os.environ.get("BACKROOM_TEST_DB_NAME") or None}
+    elif os.environ.get("BACKROOM_TEST_DB_NAME"):
+        # Lets several test runs share one PostgreSQL server without clashing.
+        config["TEST"] = {"NAME": os.environ["BACKROOM_TEST_DB_NAME"]}
     return config
 
 
