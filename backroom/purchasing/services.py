@@ -1,7 +1,6 @@
 """Purchase requests, purchase orders and receiving."""
 
 import datetime
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,6 +18,7 @@ from backroom.catalog.selectors import item_buckets_many, item_get, vendor_get
 from backroom.core.audit import AuditLog
 from backroom.core.errors import InvalidState, NotFound, OverReceipt, ValidationFailed
 from backroom.core.models import StoreSettings
+from backroom.core.numbers import document_number, placeholder_number
 from backroom.purchasing.coverage import request_reopen
 from backroom.purchasing.locks import lock_purchase_order
 from backroom.purchasing.models import (
@@ -147,9 +147,9 @@ def purchase_order_create(*, user, vendor: str, include_purchase_requests: bool 
             vendor=vendor_row, status=RequestStatus.OPEN, quantity__gt=0).order_by("id"))
 
     po = PurchaseOrder.objects.create(
-        number=f"new-{uuid.uuid4().hex}", vendor=vendor_row, expected_date=expected_date,
+        number=placeholder_number(), vendor=vendor_row, expected_date=expected_date,
         created_by=user if user is not None and user.is_authenticated else None)
-    po.number = f"PO-{1000 + po.pk}"
+    po.number = document_number("PO-", po.pk)
     PurchaseOrder.objects.filter(pk=po.pk).update(number=po.number)
 
     quantities: dict[int, int] = defaultdict(int)
@@ -396,9 +396,9 @@ def purchase_order_receive(*, user, number: str,
                 received=po_line.received, limit=limit)
 
     receipt = Receipt.objects.create(
-        number=f"new-{uuid.uuid4().hex}", purchase_order=po,
+        number=placeholder_number(), purchase_order=po,
         user=user if user is not None and user.is_authenticated else None)
-    receipt.number = f"R-{1000 + receipt.pk}"
+    receipt.number = document_number("R-", receipt.pk)
     Receipt.objects.filter(pk=receipt.pk).update(number=receipt.number)
 
     audit = AuditLog(user)

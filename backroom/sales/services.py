@@ -31,6 +31,7 @@ from backroom.core.errors import (
     ValidationFailed,
 )
 from backroom.core.models import StoreSettings
+from backroom.core.numbers import document_number, placeholder_number
 from backroom.core.money import ZERO, percent_of
 from backroom.customers.models import Customer
 from backroom.customers.services import walk_in_customer
@@ -78,9 +79,9 @@ def order_create(*, user, order_type: str, customer_id: int | None, lines: list[
     store = StoreSettings.load()
 
     order = Order.objects.create(
-        number=f"new-{uuid.uuid4().hex}", type=order_type, customer=customer,
+        number=placeholder_number(), type=order_type, customer=customer,
         created_by=user if user is not None and user.is_authenticated else None)
-    order.number = str(1000 + order.pk)
+    order.number = document_number("", order.pk)
     Order.objects.filter(pk=order.pk).update(number=order.number)
     line_rows = [
         _line_build(user, order, spec, position, store, f"lines[{position - 1}]")
