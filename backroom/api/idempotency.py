@@ -1,0 +1,80 @@
+"""Idempotency-Key support for POST endpoints.
+
+The first response to a key is stored in the same transaction as the change
+it reports, so a repeat either sees the stored response or, while the first
+is still running, waits on the key's unique index and then sees it.
+"""
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from ninja import Status
+from pydantic import BaseModel
+
+from backroom.core.errors import Conflict, ValidationFailed
+from backroom.core.models import IdempotencyKey
+
+MAX_KEY_LENGTH = 200
+
+
+def idempotent(status: int = 200) -> Callable:
+    """Make a POST view replay its first response for a repeated Idempotency-Key.
+
+    The view returns the response body; `status` is its success status.
+    """
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            key = request.headers.get("Idempotency-Key")
+            if not key:
+                return Status(status, view(request, *args, **kwargs))
+            if len(key) > MAX_KEY_LENGTH:
+                raise ValidationFailed(
+                    f"Idempotency-Key is longer than {MAX_KEY_LENGTH} characters.",
+                    field="Idempotency-Key")
+            digest = hashlib.sha256(
+                request.method.encode() + b" " + request.path.encode() + b"\n" + request.body
+            ).hexdigest()
+            stored = _stored(request, key, digest)
+            if stored is not None:
+                return stored
+            try:
+                with transaction.atomic():
+                    body = view(request, *args, **kwargs)
+                    IdempotencyKey.objects.create(
+                        user=request.auth, key=key, method=request.method, path=request.path,
+                        body_hash=digest, status_code=status, response=_jsonable(body))
+            except IntegrityError:
+                # Another request with this key committed first; it holds the answer.
+                stored = _stored(request, key, digest)
+                if stored is None:
+                    raise
+                return stored
+            return Status(status, body)
+
+        return wrapper
+
+    return decorate
+
+
+def _stored(request: HttpRequest, key: str, digest: str) -> Status | None:
+    row = IdempotencyKey.objects.filter(user=request.auth, key=key).first()
+    if row is None:
+        return None
+    if row.body_hash != digest:
+        raise Conflict(
+            f"Idempotency-Key '{key}' was already used with another request; use a new key "
+            "for a new request.", field="Idempotency-Key")
+    return Status(row.status_code, row.response)
+
+
+def _jsonable(body: Any) -> Any:
+    if isinstance(body, BaseModel):
+        body = body.model_dump(mode="json")
+    return json.loads(json.dumps(body, default=str))

@@ -1,0 +1,83 @@
+"""problem+json (RFC 9457) responses for every error the API returns."""
+
+import logging
+from typing import Any
+
+from django.db import DatabaseError, IntegrityError
+from django.http import HttpRequest, HttpResponse
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from backroom.core.errors import BackroomError, ConcurrentUpdate
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+def problem(status: int, code: str, title: str, detail: str,
+            errors: list[dict[str, str]] | None = None, **extra: Any) -> HttpResponse:
+    import json
+
+    body = {
+        "type": f"urn:backroom:problem:{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "errors": errors or [],
+    }
+    body.update(extra)
+    return HttpResponse(json.dumps(body, default=str), status=status,
+                        content_type=PROBLEM_CONTENT_TYPE)
+
+
+def on_backroom_error(request: HttpRequest, error: BackroomError) -> HttpResponse:
+    return problem(error.status, error.code, error.title, error.detail, error.errors,
+                   **({"data": error.data} if error.data else {}))
+
+
+def on_validation_error(request: HttpRequest, error: ValidationError) -> HttpResponse:
+    errors = []
+    for entry in error.errors:
+        location = [str(part) for part in entry.get("loc", ()) if part not in ("body", "payload")]
+        field = _field_path(location)
+        message = entry.get("msg", "invalid value")
+        if message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        errors.append({"field": field, "message": message})
+    first = errors[0] if errors else {"field": "", "message": "invalid request"}
+    detail = f"{first['field'] or 'request'}: {first['message']}"
+    return problem(422, "validation_error", "Invalid input", detail, errors)
+
+
+def _field_path(parts: list[str]) -> str:
+    path = ""
+    for part in parts:
+        if part.isdigit():
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else part
+    return path
+
+
+def on_authentication_error(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
+    return problem(401, "unauthenticated", "Authentication required",
+                   "Send a valid token as 'Authorization: Bearer <token>'; create one with "
+                   "'backroom token create USERNAME'.")
+
+
+def on_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "error")
+    return problem(error.status_code, code, str(error.message), str(error.message))
+
+
+def on_database_error(request: HttpRequest, error: DatabaseError) -> HttpResponse:
+    """Turn lock timeouts, deadlocks and races that a constraint caught into a 409 to retry."""
+    logger.warning("database conflict on %s %s: %s", request.method, request.path, error)
+    conflict = ConcurrentUpdate()
+    if isinstance(error, IntegrityError):
+        conflict = ConcurrentUpdate(
+            "The change would break a stock or order rule, most likely because another "
+            "terminal changed the same records at the same moment; nothing was saved. Please "
+            "reload and retry.")
+    return on_backroom_error(request, conflict)
