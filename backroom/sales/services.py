@@ -36,6 +36,7 @@ from backroom.core.money import ZERO, percent_of
 from backroom.customers.models import Customer
 from backroom.customers.services import walk_in_customer
 from backroom.purchasing.coverage import requests_cover, requests_uncover
+from backroom.purchasing.models import PurchaseRequest
 from backroom.sales.locks import lock_order
 from backroom.sales.models import Order, OrderLine, OrderStatus, OrderType
 from backroom.sales.payments import PaymentInput, payments_take, refund_issue
@@ -146,8 +147,18 @@ def _finalize(user, order: Order, lines: list[OrderLine], payments: list[Payment
                   reserved_after=item.reserved)
     Item.objects.bulk_update(list(items.values()), ["on_hand", "reserved"])
     OrderLine.objects.bulk_update(lines, ["pending", "delivered", "ready", "back_ordered"])
-    for line, decision in zip(lines, decisions, strict=True):
-        requests_cover(order, line, items[line.item_id], decision.back_order, audit)
+    # Lines of an order being finalized have no purchase request yet, so each
+    # back-ordered line gets exactly one new request.
+    requests = [
+        PurchaseRequest(item=items[line.item_id], vendor_id=items[line.item_id].vendor_id,
+                        quantity=decision.back_order, order_line=line, order=order,
+                        customer_id=order.customer_id)
+        for line, decision in zip(lines, decisions, strict=True) if decision.back_order
+    ]
+    PurchaseRequest.objects.bulk_create(requests)
+    for request in requests:
+        audit.add("request_created", order=order, item=request.item, line=request.order_line.pk,
+                  sku=request.item.sku, quantity=request.quantity, request=request.pk)
 
     order.finalized_at = timezone.now()
     Order.objects.filter(pk=order.pk).update(finalized_at=order.finalized_at)
