@@ -68,3 +68,32 @@ def _currency() -> str:
     from backroom.core.models import StoreSettings
 
     return StoreSettings.load().currency
+
+
+def ready_reminders_send(*, now=None) -> list[str]:
+    """Remind customers of ready orders uncollected for the store's reminder days.
+
+    Each order is reminded once; returns the numbers of the orders reminded.
+    """
+    from datetime import timedelta
+
+    from backroom.core.models import StoreSettings
+    from backroom.sales.models import OrderStatus
+
+    now = now or timezone.now()
+    days = StoreSettings.load().ready_reminder_days
+    if days == 0:
+        return []
+    due = (Order.objects.select_related("customer")
+           .filter(status=OrderStatus.READY, ready_at__lte=now - timedelta(days=days),
+                   reminded_at__isnull=True)
+           .order_by("id"))
+    sent = []
+    for order in due:
+        if not can_notify(order):
+            continue
+        if ready_notice_send(order.pk, reminder=True):
+            Order.objects.filter(pk=order.pk).update(reminded_at=now)
+            sent.append(order.number)
+    logger.info("sent %d ready reminders", len(sent))
+    return sent

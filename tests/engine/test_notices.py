@@ -1,0 +1,136 @@
+"""Ready notices and reminders, sent to a real SMTP server on loopback."""
+
+import socket
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message
+from django.utils import timezone
+
+from backroom.core.models import Event
+from backroom.purchasing.services import (
+    ReceiveLineInput,
+    purchase_order_create,
+    purchase_order_receive,
+    purchase_order_submit,
+)
+from backroom.sales.models import Order
+from backroom.sales.notices import ready_reminders_send
+from backroom.sales.payments import PaymentInput
+from backroom.sales.services import LineInput, order_create
+
+
+class Inbox(Message):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages = []
+
+    def handle_message(self, message) -> None:
+        self.messages.append(message)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def inbox(settings):
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = controller.port
+    settings.EMAIL_USE_TLS = False
+    yield handler
+    controller.stop()
+
+
+def back_order_scarf(owner, customer):
+    return order_create(user=owner, order_type="sales_order", customer_id=customer.pk,
+                        lines=[LineInput(sku="B", quantity=1)],
+                        payments=[PaymentInput(amount=Decimal("30.00"), tender="card")])
+
+
+def receive_scarf(owner):
+    po = purchase_order_create(user=owner, vendor="V", include_purchase_requests=True)
+    purchase_order_submit(user=owner, number=po.number)
+    purchase_order_receive(user=owner, number=po.number, lines=[
+        ReceiveLineInput(line_id=po.lines.get().pk, quantity=1)])
+
+
+def test_ready_order_emails_customer_once(owner, customer, scarf, inbox,
+                                          django_capture_on_commit_callbacks):
+    order = back_order_scarf(owner, customer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        receive_scarf(owner)
+
+    order.refresh_from_db()
+    assert order.notified_at is not None
+    assert len(inbox.messages) == 1
+    assert inbox.messages[0]["To"] == "c@example.com"
+    assert order.number in inbox.messages[0]["Subject"]
+    assert "1 x blue scarf" in inbox.messages[0].get_payload()
+    assert Event.objects.filter(order=order, action="customer_notified").count() == 1
+
+
+def test_customer_without_consent_is_not_notified(owner, customer, scarf, inbox,
+                                                  django_capture_on_commit_callbacks):
+    customer.notify = False
+    customer.save()
+    order = back_order_scarf(owner, customer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        receive_scarf(owner)
+
+    order.refresh_from_db()
+    assert order.status == "ready"
+    assert order.notified_at is None
+    assert inbox.messages == []
+
+
+def test_failed_send_leaves_order_not_notified(owner, customer, scarf, settings,
+                                               django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = free_port()
+    settings.EMAIL_TIMEOUT = 2
+    order = back_order_scarf(owner, customer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        receive_scarf(owner)
+
+    order.refresh_from_db()
+    assert order.status == "ready"
+    assert order.notified_at is None
+    assert Event.objects.filter(order=order, action="notice_failed").exists()
+
+
+def test_reminder_after_store_days_sent_once(owner, customer, scarf, inbox,
+                                             django_capture_on_commit_callbacks):
+    order = back_order_scarf(owner, customer)
+    with django_capture_on_commit_callbacks(execute=True):
+        receive_scarf(owner)
+    Order.objects.filter(pk=order.pk).update(ready_at=timezone.now() - timedelta(days=8))
+
+    first = ready_reminders_send()
+    second = ready_reminders_send()
+
+    assert first == [order.number]
+    assert second == []
+    assert len(inbox.messages) == 2
+    assert inbox.messages[1]["Subject"].startswith("Reminder:")
+
+
+def test_reminder_not_sent_before_store_days(owner, customer, scarf, inbox,
+                                             django_capture_on_commit_callbacks):
+    back_order_scarf(owner, customer)
+    with django_capture_on_commit_callbacks(execute=True):
+        receive_scarf(owner)
+
+    assert ready_reminders_send() == []
