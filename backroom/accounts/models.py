@@ -39,8 +39,8 @@ class StorePermission(models.Model):
 
     class Meta:
         managed = False
-        default_permissions: list[str] = []
-        permissions = PERMISSIONS
+        default_permissions = ()
+        permissions = tuple(PERMISSIONS)
 
 
 class ApiToken(models.Model):

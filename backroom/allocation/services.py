@@ -7,6 +7,7 @@ requests that covered them and produce receiving notices.
 
 import logging
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.utils import timezone
 
@@ -28,7 +29,7 @@ from backroom.purchasing.models import (
     RequestStatus,
 )
 from backroom.sales.locks import lock_orders
-from backroom.sales.models import OrderLine, OrderStatus
+from backroom.sales.models import Order, OrderLine, OrderStatus
 from backroom.sales.notices import ready_notices_schedule
 from backroom.sales.totals import order_sync
 
@@ -54,37 +55,29 @@ def stock_offer(item: Item, units: int, audit: AuditLog, *, source: str,
     if units <= 0:
         return OfferResult(leftover=max(units, 0))
 
-    requests = list(
-        PurchaseRequest.objects
-        .filter(item=item, status__in=[RequestStatus.OPEN, RequestStatus.ON_ORDER],
-                order_line__isnull=False, quantity__gt=0)
-        .exclude(order_line_id__in=exclude_line_ids)
-        .select_related("order", "po_line__purchase_order")
-    )
+    waiting = _waiting_requests(item, exclude_line_ids)
     claims = [
         Claim(request_id=request.pk, quantity=request.quantity,
-              tier=_tier(request, po_line), priority=request.order.priority,
+              tier=_tier(request, po_line), priority=order.priority,
               created_at=request.created_at)
-        for request in requests
-        if request.order.status == OrderStatus.WAITING
+        for request, order in waiting
     ]
     allocations, leftover = allocate(units, claims, max_tier=TIER_OTHER)
     if not allocations:
         return OfferResult(leftover=leftover)
 
-    by_id = {request.pk: request for request in requests}
-    chosen = [(by_id[allocation.request_id], allocation.quantity) for allocation in allocations]
-    orders = lock_orders({request.order_id for request, _ in chosen})
-    lines = {
-        line.pk: line
-        for line in OrderLine.objects.filter(pk__in=[request.order_line_id for request, _ in chosen])
-    }
+    by_id = {request.pk: (request, order) for request, order in waiting}
+    chosen = [(*by_id[allocation.request_id], allocation.quantity)
+              for allocation in allocations]
+    orders = lock_orders({order.pk for _, order, _ in chosen})
+    lines = {line.pk: line for line in OrderLine.objects.filter(
+        pk__in=[_line_id(request) for request, _, _ in chosen])}
 
     result = OfferResult(leftover=leftover)
     now = timezone.now()
     changed_po_lines: dict[int, PurchaseOrderLine] = {}
-    for request, quantity in chosen:
-        line = lines[request.order_line_id]
+    for request, order, quantity in chosen:
+        line = lines[_line_id(request)]
         if line.back_ordered < quantity:
             # The request covers more than the line waits for: a broken invariant.
             logger.error("request %s covers %s units but line %s has %s back-ordered",
@@ -96,20 +89,20 @@ def stock_offer(item: Item, units: int, audit: AuditLog, *, source: str,
 
         _request_serve(request, quantity, from_receipt=po_line is not None,
                        receiving_line=po_line, changed_po_lines=changed_po_lines, now=now)
-        audit.add("units_reserved", order=orders[request.order_id], item=item,
+        audit.add("units_reserved", order=order.pk, item=item,
                   line=line.pk, sku=item.sku, quantity=quantity, source=source,
                   request=request.pk, receipt=receipt.number if receipt else None,
                   back_ordered_after=line.back_ordered, ready_after=line.ready)
         result.notices.append(ReceivingNotice(
-            receipt=receipt, source=source, order_id=request.order_id, order_line=line,
-            customer_id=request.customer_id, item=item, quantity=quantity, order_status=""))
+            receipt=receipt, source=source, order_id=order.pk, order_line=line,
+            customer_id=order.customer_id, item=item, quantity=quantity, order_status=""))
 
     if item.tracked:
         item.reserved += result.served
         Item.objects.filter(pk=item.pk).update(reserved=item.reserved)
     OrderLine.objects.bulk_update(list(lines.values()), ["back_ordered", "ready"], batch_size=500)
     PurchaseRequest.objects.bulk_update(
-        [request for request, _ in chosen],
+        [request for request, _, _ in chosen],
         ["quantity", "served", "status", "updated_at"], batch_size=500)
     if changed_po_lines:
         PurchaseOrderLine.objects.bulk_update(list(changed_po_lines.values()), ["quantity"])
@@ -122,6 +115,24 @@ def stock_offer(item: Item, units: int, audit: AuditLog, *, source: str,
         audit.add("order_ready", order=order)
     ready_notices_schedule(became_ready)
     return result
+
+
+def _waiting_requests(item: Item, exclude_line_ids: frozenset[int]
+                      ) -> list[tuple[PurchaseRequest, Order]]:
+    """Return the live customer requests of an item whose orders wait, with those orders."""
+    requests = (
+        PurchaseRequest.objects
+        .filter(item=item, status__in=[RequestStatus.OPEN, RequestStatus.ON_ORDER],
+                order_line__isnull=False, quantity__gt=0)
+        .exclude(order_line_id__in=exclude_line_ids)
+        .select_related("order", "po_line__purchase_order")
+    )
+    return [(request, request.order) for request in requests
+            if request.order is not None and request.order.status == OrderStatus.WAITING]
+
+
+def _line_id(request: PurchaseRequest) -> int:
+    return cast(int, request.order_line_id)
 
 
 def _tier(request: PurchaseRequest, po_line: PurchaseOrderLine | None) -> int:
@@ -140,10 +151,12 @@ def _request_serve(request: PurchaseRequest, quantity: int, *, from_receipt: boo
     A request on another draft PO also shrinks that PO line; one on a
     submitted PO leaves the PO line as it is, so its units go to stock.
     """
-    on_other_po = request.po_line is not None and request.po_line_id != getattr(
+    own_po_line = request.po_line
+    on_other_po = own_po_line is not None and own_po_line.pk != getattr(
         receiving_line, "pk", None)
-    if on_other_po and request.po_line.purchase_order.status == POStatus.DRAFT:
-        po_line = changed_po_lines.setdefault(request.po_line_id, request.po_line)
+    if own_po_line is not None and on_other_po and (
+            own_po_line.purchase_order.status == POStatus.DRAFT):
+        po_line = changed_po_lines.setdefault(own_po_line.pk, own_po_line)
         po_line.quantity = max(po_line.quantity - quantity, 0)
 
     request.quantity -= quantity

@@ -21,11 +21,11 @@ api = NinjaAPI(
     urls_namespace="api-v1",
 )
 
-api.add_exception_handler(BackroomError, problems.on_backroom_error)
-api.add_exception_handler(ValidationError, problems.on_validation_error)
-api.add_exception_handler(AuthenticationError, problems.on_authentication_error)
-api.add_exception_handler(HttpError, problems.on_http_error)
-api.add_exception_handler(DatabaseError, problems.on_database_error)
+api.add_exception_handler(BackroomError, problems.on_backroom_error)  # type: ignore[arg-type]
+api.add_exception_handler(ValidationError, problems.on_validation_error)  # type: ignore[arg-type]
+api.add_exception_handler(AuthenticationError, problems.on_authentication_error)  # type: ignore[arg-type]
+api.add_exception_handler(HttpError, problems.on_http_error)  # type: ignore[arg-type]
+api.add_exception_handler(DatabaseError, problems.on_database_error)  # type: ignore[arg-type]
 
 api.add_router("", catalog_router)
 api.add_router("", customers_router)

@@ -38,8 +38,9 @@ def idempotent(status: int = 200) -> Callable:
                 raise ValidationFailed(
                     f"Idempotency-Key is longer than {MAX_KEY_LENGTH} characters.",
                     field="Idempotency-Key")
+            method = request.method or "POST"
             digest = hashlib.sha256(
-                request.method.encode() + b" " + request.path.encode() + b"\n" + request.body
+                method.encode() + b" " + request.path.encode() + b"\n" + request.body
             ).hexdigest()
             stored = _stored(request, key, digest)
             if stored is not None:
@@ -48,7 +49,7 @@ def idempotent(status: int = 200) -> Callable:
                 with transaction.atomic():
                     body = view(request, *args, **kwargs)
                     IdempotencyKey.objects.create(
-                        user=request.auth, key=key, method=request.method, path=request.path,
+                        user=_user(request), key=key, method=method, path=request.path,
                         body_hash=digest, status_code=status, response=_jsonable(body))
             except IntegrityError:
                 # Another request with this key committed first; it holds the answer.
@@ -64,7 +65,7 @@ def idempotent(status: int = 200) -> Callable:
 
 
 def _stored(request: HttpRequest, key: str, digest: str) -> Status | None:
-    row = IdempotencyKey.objects.filter(user=request.auth, key=key).first()
+    row = IdempotencyKey.objects.filter(user=_user(request), key=key).first()
     if row is None:
         return None
     if row.body_hash != digest:
@@ -72,6 +73,11 @@ def _stored(request: HttpRequest, key: str, digest: str) -> Status | None:
             f"Idempotency-Key '{key}' was already used with another request; use a new key "
             "for a new request.", field="Idempotency-Key")
     return Status(row.status_code, row.response)
+
+
+def _user(request: HttpRequest) -> Any:
+    """Return the token's user, which the API's authentication put on the request."""
+    return getattr(request, "auth", None)
 
 
 def _jsonable(body: Any) -> Any:

@@ -17,7 +17,9 @@ def _percent(value: Any) -> Decimal:
 
 
 # A decimal string with at most two places; a JSON number is rejected.
-Money = Annotated[Decimal, BeforeValidator(_money), PlainSerializer(str, return_type=str, when_used="json")]
+Money = Annotated[Decimal, BeforeValidator(_money),
+                  PlainSerializer(str, return_type=str, when_used="json")]
 # A percentage as a decimal string ("10", "7.5").
-Percent = Annotated[Decimal, BeforeValidator(_percent), PlainSerializer(str, return_type=str, when_used="json")]
+Percent = Annotated[Decimal, BeforeValidator(_percent),
+                    PlainSerializer(str, return_type=str, when_used="json")]
 Quantity = StrictInt

@@ -68,18 +68,21 @@ def item_buckets_many(items: list[Item]) -> dict[int, ItemBuckets]:
         POStatus.DRAFT, POStatus.SUBMITTED, POStatus.PARTIALLY_RECEIVED],
         closed_short=False, cancelled=False, quantity__gt=F("received"))
     on_order: dict[int, int] = {}
-    for row in (PurchaseOrderLine.objects.filter(open_po, item_id__in=ids)
-                .values("item_id").annotate(open=Sum(F("quantity") - F("received")))):
-        on_order[row["item_id"]] = row["open"]
+    for item_id, units in (PurchaseOrderLine.objects.filter(open_po, item_id__in=ids)
+                           .values("item_id").annotate(units=Sum(F("quantity") - F("received")))
+                           .values_list("item_id", "units")):
+        on_order[item_id] = units
     for_customers: dict[int, int] = {}
-    for row in (PurchaseRequest.objects.filter(item_id__in=ids, status="on_order",
-                                               order_line__isnull=False)
-                .values("item_id").annotate(units=Sum("quantity"))):
-        for_customers[row["item_id"]] = row["units"]
+    for item_id, units in (PurchaseRequest.objects.filter(item_id__in=ids, status="on_order",
+                                                          order_line__isnull=False)
+                           .values("item_id").annotate(units=Sum("quantity"))
+                           .values_list("item_id", "units")):
+        for_customers[item_id] = units
     back_ordered: dict[int, int] = {}
-    for row in (OrderLine.objects.filter(item_id__in=ids, back_ordered__gt=0)
-                .values("item_id").annotate(units=Sum("back_ordered"))):
-        back_ordered[row["item_id"]] = row["units"]
+    for item_id, units in (OrderLine.objects.filter(item_id__in=ids, back_ordered__gt=0)
+                           .values("item_id").annotate(units=Sum("back_ordered"))
+                           .values_list("item_id", "units")):
+        back_ordered[item_id] = units
 
     result = {}
     for item in items:

@@ -11,7 +11,7 @@ class AuditLog:
     """Collects the events of one service call; `flush` writes them together."""
 
     def __init__(self, user: AbstractBaseUser | AnonymousUser | None) -> None:
-        self.user = user if user is not None and user.is_authenticated else None
+        self.user: Any = user if user is not None and user.is_authenticated else None
         self.events: list[Event] = []
 
     def add(self, action: str, *, order: Any = None, item: Any = None,

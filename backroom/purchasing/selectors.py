@@ -47,14 +47,20 @@ def purchase_order_dict(po: PurchaseOrder) -> dict[str, Any]:
                 "closed_short": line.closed_short,
                 "cancelled": line.cancelled,
                 "customer_requests": [
-                    {"request": request.pk, "order": request.order.number,
-                     "customer": request.customer.name, "quantity": request.quantity}
-                    for request in line.requests.all() if request.order_id
+                    _coverage_dict(request) for request in line.requests.all()
+                    if request.order_id
                 ],
             }
             for line in po.lines.all()
         ],
     }
+
+
+def _coverage_dict(request: PurchaseRequest) -> dict[str, Any]:
+    order = request.order
+    customer = request.customer
+    return {"request": request.pk, "order": order.number if order else None,
+            "customer": customer.name if customer else None, "quantity": request.quantity}
 
 
 def purchase_orders_filter(*, vendor: str | None = None,

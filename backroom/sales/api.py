@@ -133,10 +133,10 @@ def order_list(request: HttpRequest, filters: Query[OrderFilters]) -> dict[str, 
         raise ValidationFailed(
             f"Unknown order type '{filters.type}'; use one of {', '.join(OrderType.values)}.",
             field="type")
-    criteria = {"statuses": filters.status, "customer": filters.customer, "sku": filters.sku,
-                "order_type": filters.type}
     if filters.view == "lines":
-        return paginate(selectors.lines_filter(**criteria),
+        lines = selectors.lines_filter(statuses=filters.status, customer=filters.customer,
+                                       sku=filters.sku, order_type=filters.type)
+        return paginate(lines,
                         keys=[("back_ordered_first", False), ("id", True)],
                         limit=filters.limit, cursor=filters.cursor,
                         render=lambda rows: [selectors.line_row_dict(line) for line in rows])
@@ -146,7 +146,9 @@ def order_list(request: HttpRequest, filters: Query[OrderFilters]) -> dict[str, 
         set(filters.status) == {OrderStatus.WAITING}
         or OrderStatus.WAITING not in filters.status)
     keys = [("id", True)] if single_rank else [("waiting_first", False), ("id", True)]
-    return paginate(selectors.orders_filter(**criteria), keys=keys, limit=filters.limit,
+    orders = selectors.orders_filter(statuses=filters.status, customer=filters.customer,
+                                     sku=filters.sku, order_type=filters.type)
+    return paginate(orders, keys=keys, limit=filters.limit,
                     cursor=filters.cursor,
                     render=lambda rows: [selectors.order_summary_dict(order) for order in rows])
 

@@ -103,13 +103,13 @@ def payments_take(*, order: Order, inputs: list[PaymentInput], balance: Decimal,
                             to_store_credit=payment_input.to_store_credit)
         if payment_input.tender == Tender.STORE_CREDIT or plan.credit:
             customer = customer or _lock_customer(order.customer_id)
-        if payment_input.tender == Tender.STORE_CREDIT:
+        if customer is not None and payment_input.tender == Tender.STORE_CREDIT:
             _credit_move(customer, -plan.received, f"Paid order {order.number}", order, user)
         payment = Payment.objects.create(
             order=order, kind=PaymentKind.PAYMENT, tender=payment_input.tender,
             amount=plan.applied, received=plan.received, change_given=plan.change,
             credit_amount=plan.credit, reference=payment_input.reference, user=audit.user)
-        if plan.credit:
+        if customer is not None and plan.credit:
             _credit_move(customer, plan.credit,
                          f"Excess of payment on order {order.number}", order, user)
         applied_total += plan.applied

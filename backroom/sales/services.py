@@ -31,8 +31,8 @@ from backroom.core.errors import (
     ValidationFailed,
 )
 from backroom.core.models import StoreSettings
-from backroom.core.numbers import document_number, placeholder_number
 from backroom.core.money import ZERO, percent_of
+from backroom.core.numbers import document_number, placeholder_number
 from backroom.customers.models import Customer
 from backroom.customers.services import walk_in_customer
 from backroom.purchasing.coverage import requests_cover, requests_uncover
@@ -157,8 +157,9 @@ def _finalize(user, order: Order, lines: list[OrderLine], payments: list[Payment
     ]
     PurchaseRequest.objects.bulk_create(requests)
     for request in requests:
-        audit.add("request_created", order=order, item=request.item, line=request.order_line.pk,
-                  sku=request.item.sku, quantity=request.quantity, request=request.pk)
+        audit.add("request_created", order=order, item=request.item,
+                  line=request.order_line_id, sku=request.item.sku, quantity=request.quantity,
+                  request=request.pk)
 
     order.finalized_at = timezone.now()
     Order.objects.filter(pk=order.pk).update(finalized_at=order.finalized_at)
@@ -208,10 +209,7 @@ def _line_build(user, order: Order, spec: LineInput, position: int, store: Store
         raise ValidationFailed(
             f"Quantity {spec.quantity} is invalid; give a whole number from 1 to "
             f"{MAX_LINE_QUANTITY}.", field=f"{field}.quantity")
-    if spec.sku:
-        item = _item_for_line(spec.sku, field)
-    else:
-        item = _custom_item(order, spec, field)
+    item = _item_for_line(spec.sku, field) if spec.sku else _custom_item(order, spec, field)
 
     unit_price = item.price if spec.unit_price is None else spec.unit_price
     discount = spec.discount_percent or ZERO
@@ -245,7 +243,8 @@ def _custom_item(order: Order, spec: LineInput, field: str) -> Item:
     if order.type != OrderType.CUSTOM_ORDER:
         raise ValidationFailed("Give the line's SKU; free-text lines are for custom orders.",
                                field=f"{field}.sku")
-    if not (spec.description or "").strip():
+    description = (spec.description or "").strip()
+    if not description:
         raise ValidationFailed("A free-text line needs a description of the piece.",
                                field=f"{field}.description")
     if spec.unit_price is None:
@@ -258,7 +257,7 @@ def _custom_item(order: Order, spec: LineInput, field: str) -> Item:
             raise NotFound(f"Vendor '{spec.vendor}' not found; check the code.",
                            field=f"{field}.vendor")
     return Item.objects.create(
-        sku=f"CUSTOM-{uuid.uuid4().hex[:12].upper()}", description=spec.description.strip(),
+        sku=f"CUSTOM-{uuid.uuid4().hex[:12].upper()}", description=description,
         price=spec.unit_price, vendor=vendor, is_custom=True, tracked=True)
 
 
@@ -522,12 +521,12 @@ def order_deliver(*, user, number: str, lines: list[DeliverLine] | None = None,
 
 def _delivery_units(order: Order, current: dict[int, OrderLine],
                     lines: list[DeliverLine] | None) -> dict[int, int]:
+    units: dict[int, int] = {}
     if lines is None:
         units = {pk: line.ready for pk, line in current.items() if line.ready > 0}
         if not units:
             raise NothingToDeliver(f"Order {order.number} has nothing ready to hand over.")
         return units
-    units: dict[int, int] = {}
     for index, wanted in enumerate(lines):
         if wanted.line_id not in current:
             raise NotFound(f"Line {wanted.line_id} is not on order {order.number}.",
