@@ -1,10 +1,51 @@
 from django.urls import path
 
-from backroom.web import views
+from backroom.web.views import (
+    admin,
+    auth,
+    catalog,
+    customers,
+    orders,
+    purchasing,
+    receiving,
+    sales,
+    status,
+)
 
 app_name = "web"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("login/", views.login, name="login"),
+    path("", auth.home, name="home"),
+    path("login/", auth.login, name="login"),
+    path("logout/", auth.logout, name="logout"),
+    path("sell/", sales.sales, name="sales"),
+    path("orders/", status.status_list, name="status"),
+    path("orders/export.csv", status.status_csv, name="status_csv"),
+    path("orders/find/", orders.order_find, name="order_find"),
+    path("orders/<str:number>/", orders.order_detail, name="order"),
+    path("orders/<str:number>/label/", orders.order_label, name="order_label"),
+    path("orders/<str:number>/lines/<int:line_id>/<slug:action>/", orders.line_action,
+         name="line_action"),
+    path("orders/<str:number>/<slug:action>/", orders.order_action, name="order_action"),
+    path("customers/", customers.customer_list, name="customers"),
+    path("customers/<int:customer_id>/", customers.customer_detail, name="customer"),
+    path("items/", catalog.item_list, name="items"),
+    path("items/<str:sku>/", catalog.item_detail, name="item"),
+    path("items/<str:sku>/adjust/", catalog.item_adjust, name="item_adjust"),
+    path("vendors/", catalog.vendor_list, name="vendors"),
+    path("vendors/<str:code>/", catalog.vendor_detail, name="vendor"),
+    path("purchasing/", purchasing.requests_by_vendor, name="purchasing"),
+    path("purchasing/new/", purchasing.po_new, name="po_new"),
+    path("purchasing/orders/", purchasing.po_list, name="po_list"),
+    path("purchasing/orders/<str:number>/", purchasing.po_detail, name="po"),
+    path("purchasing/orders/<str:number>/lines/<int:line_id>/<slug:action>/",
+         purchasing.po_line_action, name="po_line_action"),
+    path("purchasing/orders/<str:number>/<slug:action>/", purchasing.po_action,
+         name="po_action"),
+    path("receiving/", receiving.receiving, name="receiving"),
+    path("receiving/receipts/<str:number>/", receiving.receipt_detail, name="receipt"),
+    path("receiving/<str:number>/", receiving.receive, name="receive"),
+    path("settings/", admin.store_settings, name="settings"),
+    path("users/", admin.users, name="users"),
+    path("users/<str:username>/", admin.user_detail, name="user"),
 ]

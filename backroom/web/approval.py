@@ -1,0 +1,117 @@
+"""Manager approval for guarded actions.
+
+When a service raises PermissionDenied, the screen asks a manager to sign
+in for that one action: their password is checked, they must hold the
+permission, and the service runs as the manager. The approval is written to
+the audit trail in the same transaction, so it exists only if the action
+succeeded. The manager's session is never started.
+"""
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.http import HttpRequest
+
+from backroom.accounts.permissions import has_permission
+from backroom.core.audit import AuditLog
+from backroom.core.errors import BackroomError, PermissionDenied
+from backroom.web.forms import Approval, FormState
+
+logger = logging.getLogger(__name__)
+
+Result = TypeVar("Result")
+
+# Errors that mean "a manager may allow this": the services raise them, rather
+# than PermissionDenied, when the user lacks the permission that would allow it.
+APPROVABLE_CODES = {
+    "deposit_below_minimum": "override_deposit",
+    "balance_due": "deliver_with_balance",
+}
+
+
+def approval_permission(error: BackroomError) -> str | None:
+    """Return the permission a manager needs to allow what `error` refused, if any."""
+    if isinstance(error, PermissionDenied):
+        return str(error.data["permission"])
+    if error.code == "balance_due" and "amount_due" not in error.data:
+        return None  # A layaway must be paid in full; no permission overrides that.
+    return APPROVABLE_CODES.get(error.code)
+
+
+class ApprovalNeeded(Exception):
+    def __init__(self, approval: Approval) -> None:
+        super().__init__(approval.detail)
+        self.approval = approval
+
+
+def guarded(request: HttpRequest, action: str, call: Callable[[Any], Result],
+            targets: Callable[[Result], dict[str, Any]] | None = None) -> Result:
+    """Run `call(user)` as the signed-in user, or as the approving manager.
+
+    `action` is the submit value that repeats the action from the prompt;
+    `targets` returns the rows (order, item, purchase_order) the approval
+    event belongs to.
+    """
+    username = request.POST.get("approver_username", "").strip()
+    if not username:
+        try:
+            return call(request.user)
+        except BackroomError as error:
+            permission = approval_permission(error)
+            if permission is None:
+                raise
+            raise ApprovalNeeded(Approval(permission=permission, detail=error.detail,
+                                          action=action)) from None
+    return _approved_call(request, action, username, call, targets)
+
+
+def _approved_call(request: HttpRequest, action: str, username: str,
+                   call: Callable[[Any], Result],
+                   targets: Callable[[Result], dict[str, Any]] | None) -> Result:
+    permission = request.POST.get("approval_permission", "")
+    prompt = Approval(permission=permission, action=action, username=username,
+                      detail=f"A manager with the '{permission}' permission must approve this.")
+    approver = authenticate(request, username=username,
+                            password=request.POST.get("approver_password", ""))
+    if approver is None:
+        logger.info("approval by %s for %s rejected: wrong user name or password",
+                    username, permission)
+        prompt.error = "Wrong user name or password; try again."
+        raise ApprovalNeeded(prompt)
+    if not has_permission(approver, permission):
+        prompt.error = f"{username} does not hold the '{permission}' permission."
+        raise ApprovalNeeded(prompt)
+    try:
+        with transaction.atomic():
+            result = call(approver)
+            audit = AuditLog(approver)
+            audit.add("approved_by", **(targets(result) if targets else {}),
+                      permission=permission, approver=approver.get_username(),
+                      requested_by=request.user.get_username())
+            audit.flush()
+    except PermissionDenied as denied:
+        raise ApprovalNeeded(Approval(
+            permission=str(denied.data["permission"]), detail=denied.detail, action=action,
+            username=username)) from None
+    logger.info("%s approved %s for %s", username, permission, request.user.get_username())
+    return result
+
+
+def attempt(request: HttpRequest, state: FormState, call: Callable[[Any], Result], *,
+            targets: Callable[[Result], dict[str, Any]] | None = None,
+            fields: dict[str, str] | None = None) -> Result | None:
+    """Run a guarded call for a form; on failure put the error or approval prompt in `state`.
+
+    `state.name` is the submit value that repeats the action from the prompt,
+    and `fields` maps the service's field names to the form's inputs.
+    """
+    try:
+        return guarded(request, state.name, call, targets)
+    except ApprovalNeeded as needed:
+        state.approval = needed.approval
+    except BackroomError as error:
+        state.show(error, fields)
+    return None

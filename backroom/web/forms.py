@@ -1,0 +1,105 @@
+"""Form state of the counter screens: typed values, errors per field, approval prompts.
+
+Screens parse what was typed into plain values, call a service, and on a
+BackroomError show its sentence next to the field the error names, with
+every typed value kept.
+"""
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.http import QueryDict
+
+from backroom.core.errors import BackroomError
+from backroom.core.money import parse_money
+
+
+@dataclass
+class Approval:
+    """A manager approval prompt for one guarded action."""
+
+    permission: str
+    detail: str
+    action: str = ""
+    error: str = ""
+    username: str = ""
+
+
+@dataclass
+class FormState:
+    """What one form shows again after a failed submit."""
+
+    name: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+    approval: Approval | None = None
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors or self.message or self.approval)
+
+    def add(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, message)
+
+    def show(self, error: BackroomError, fields: dict[str, str] | None = None) -> None:
+        """Put an error next to its field; `fields` maps service field names to form names."""
+        fields = fields or {}
+        rows = error.errors or [{"field": error.field or "", "message": error.detail}]
+        placed = False
+        for row in rows:
+            name = fields.get(row["field"], row["field"])
+            if name and name in self.values:
+                self.add(name, row["message"])
+                placed = True
+        if not placed:
+            self.message = error.detail
+
+
+def form_state(name: str, data: QueryDict) -> FormState:
+    values = {key: data.get(key, "") for key in data if not key.startswith("approver_")}
+    values.pop("csrfmiddlewaretoken", None)
+    return FormState(name=name, values=values)
+
+
+def parse_quantity(state: FormState, name: str, *, minimum: int = 1,
+                   required: bool = True) -> int | None:
+    """Parse a whole number of units; record an error and return None when invalid."""
+    text = str(state.values.get(name, "")).strip()
+    if not text:
+        if required:
+            state.add(name, "Enter a quantity.")
+        return None
+    if not re.fullmatch(r"-?\d{1,9}", text):
+        state.add(name, f"'{text}' is not a whole number.")
+        return None
+    value = int(text)
+    if value < minimum:
+        state.add(name, f"Enter {minimum} or more.")
+        return None
+    return value
+
+
+def parse_amount(state: FormState, name: str, *, required: bool = True,
+                 places: int = 2) -> Decimal | None:
+    """Parse a decimal amount such as 34.00; record an error and return None when invalid."""
+    text = str(state.values.get(name, "")).strip().replace(",", "")
+    if not text:
+        if required:
+            state.add(name, "Enter an amount.")
+        return None
+    try:
+        value = parse_money(text, places)
+    except ValueError:
+        state.add(name, f"'{text}' is not an amount with at most {places} decimals.")
+        return None
+    if value < 0:
+        state.add(name, "Enter 0 or more.")
+        return None
+    return value
+
+
+def checked(state: FormState, name: str) -> bool:
+    return str(state.values.get(name, "")).lower() in {"1", "on", "true", "yes"}

@@ -1,0 +1,64 @@
+"""Template helpers of the counter screens: money, menu, status badges, field errors."""
+
+from decimal import Decimal
+from typing import Any
+
+from django import template
+from django.urls import reverse
+
+from backroom.accounts.permissions import has_permission
+from backroom.core.money import round_money
+
+register = template.Library()
+
+# (label, url name, permission needed to see the entry or None)
+MENU = [
+    ("Sell", "web:sales", None),
+    ("Order status", "web:status", None),
+    ("Customers", "web:customers", None),
+    ("Items", "web:items", None),
+    ("Vendors", "web:vendors", None),
+    ("Purchasing", "web:purchasing", "manage_purchasing"),
+    ("Receiving", "web:receiving", "receive"),
+    ("Settings", "web:settings", "manage_settings"),
+    ("Users", "web:users", "manage_users"),
+]
+
+
+@register.filter
+def money(value: Any) -> str:
+    """Format an amount with two decimals; blank for None."""
+    if value is None or value == "":
+        return ""
+    return f"{round_money(Decimal(value)):,}"
+
+
+@register.inclusion_tag("web/_menu.html", takes_context=True)
+def menu(context: dict[str, Any]) -> dict[str, Any]:
+    request = context["request"]
+    entries = []
+    for label, url_name, permission in MENU:
+        if permission and not has_permission(request.user, permission):
+            continue
+        url = reverse(url_name)
+        current = request.path == url or (url != "/" and request.path.startswith(url))
+        entries.append({"label": label, "url": url, "current": current})
+    return {"entries": entries}
+
+
+@register.simple_tag
+def can(user: Any, permission: str) -> bool:
+    return has_permission(user, permission)
+
+
+@register.filter
+def field_error(errors: dict[str, str] | None, name: str) -> str:
+    """Return the error message for one field of a form state, or ''."""
+    if not errors:
+        return ""
+    return errors.get(name, "")
+
+
+@register.filter
+def label_of(value: str) -> str:
+    return str(value).replace("_", " ").capitalize()
