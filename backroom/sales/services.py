@@ -84,8 +84,10 @@ def order_create(*, user, order_type: str, customer_id: int | None, lines: list[
         created_by=user if user is not None and user.is_authenticated else None)
     order.number = document_number("", order.pk)
     Order.objects.filter(pk=order.pk).update(number=order.number)
+    known = {item.sku: item for item in Item.objects.select_related("vendor").filter(
+        sku__in={spec.sku for spec in lines if spec.sku})}
     line_rows = [
-        _line_build(user, order, spec, position, store, f"lines[{position - 1}]")
+        _line_build(user, order, spec, position, store, f"lines[{position - 1}]", known)
         for position, spec in enumerate(lines, start=1)
     ]
     OrderLine.objects.bulk_create(line_rows)
@@ -204,12 +206,16 @@ def _customer_for(order_type: str, customer_id: int | None, *, finalizing: bool)
 
 
 def _line_build(user, order: Order, spec: LineInput, position: int, store: StoreSettings,
-                field: str) -> OrderLine:
+                field: str, known: dict[str, Item] | None = None) -> OrderLine:
+    """Build (not save) an order line; `known` holds items already read, by SKU."""
     if not isinstance(spec.quantity, int) or not 1 <= spec.quantity <= MAX_LINE_QUANTITY:
         raise ValidationFailed(
             f"Quantity {spec.quantity} is invalid; give a whole number from 1 to "
             f"{MAX_LINE_QUANTITY}.", field=f"{field}.quantity")
-    item = _item_for_line(spec.sku, field) if spec.sku else _custom_item(order, spec, field)
+    if spec.sku:
+        item = (known or {}).get(spec.sku) or _item_for_line(spec.sku, field)
+    else:
+        item = _custom_item(order, spec, field)
 
     unit_price = item.price if spec.unit_price is None else spec.unit_price
     discount = spec.discount_percent or ZERO
