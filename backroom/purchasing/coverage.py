@@ -52,7 +52,8 @@ def requests_cover(order: Order, line: OrderLine, item: Item, units: int,
             po_line.save(update_fields=["quantity"])
             audit.add("request_increased", order=order, item=item, request=request.pk,
                       line=line.pk, quantity=units, quantity_after=request.quantity,
-                      purchase_order=po_line.purchase_order.number)
+                      purchase_order=po_line.purchase_order_id,
+                      po_number=po_line.purchase_order.number)
             return request
 
     request = PurchaseRequest.objects.create(
@@ -102,7 +103,8 @@ def requests_uncover(order: Order, line: OrderLine, item: Item, units: int,
         request.save(update_fields=["quantity", "status", "updated_at"])
         audit.add("request_reduced", order=order, item=item, request=request.pk, line=line.pk,
                   quantity=taken, quantity_after=request.quantity,
-                  purchase_order=po_line.purchase_order.number if po_line else None)
+                  purchase_order=po_line.purchase_order_id if po_line else None,
+                  po_number=po_line.purchase_order.number if po_line else None)
 
 
 def request_reopen(request: PurchaseRequest, audit: AuditLog) -> None:
