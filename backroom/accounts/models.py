@@ -19,6 +19,7 @@ PERMISSIONS = [
     ("view_reports", "See reports"),
     ("change_price", "Change a line's price or discount"),
     ("manage_settings", "Change the store settings"),
+    ("set_priority", "Raise an order's priority when received goods are shared out"),
 ]
 
 ROLES = ["owner", "manager", "supervisor", "clerk"]

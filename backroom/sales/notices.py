@@ -15,20 +15,23 @@ from django.db import transaction
 from django.utils import timezone
 
 from backroom.core.models import Event
+from backroom.customers.models import Customer
 from backroom.sales.models import Order
 
 logger = logging.getLogger(__name__)
 
 
-def can_notify(order: Order) -> bool:
-    customer = order.customer
+def can_notify(order: Order, customer: Customer | None = None) -> bool:
+    customer = customer or order.customer
     return bool(customer.email) and customer.notify and not customer.is_walk_in
 
 
 def ready_notices_schedule(orders: Iterable[Order]) -> None:
     """Mark orders that just turned ready as notified and send their e-mail after commit."""
     now = timezone.now()
-    due = [order for order in orders if order.notified_at is None and can_notify(order)]
+    orders = [order for order in orders if order.notified_at is None]
+    customers = Customer.objects.in_bulk({order.customer_id for order in orders})
+    due = [order for order in orders if can_notify(order, customers[order.customer_id])]
     if not due:
         return
     Order.objects.filter(pk__in=[order.pk for order in due]).update(notified_at=now)

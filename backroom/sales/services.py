@@ -608,7 +608,7 @@ def _units_cancel_quiet(order: Order, line: OrderLine, item: Item, audit: AuditL
 
 @transaction.atomic
 def order_set_priority(*, user, number: str, priority: int) -> Order:
-    require(user, "override_deposit", "change an order's priority")
+    require(user, "set_priority", "change an order's priority")
     order = _lock_by_number(number)
     audit = AuditLog(user)
     audit.add("priority_changed", order=order, before=order.priority, after=priority)
