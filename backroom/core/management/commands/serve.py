@@ -1,0 +1,108 @@
+import logging
+import os
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
+from gunicorn.app.base import BaseApplication
+
+from backroom.core.management.database import (
+    database_errors,
+    database_label,
+    pending_migrations,
+    static_files_collect,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def default_workers() -> int:
+    """Return gunicorn's suggested worker count for sync workers: 2 per CPU core, plus 1."""
+    return 2 * len(os.sched_getaffinity(0)) + 1
+
+
+class BackroomServer(BaseApplication):
+    """Gunicorn's arbiter serving backroom.wsgi:application, configured in code."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        assert self.cfg is not None
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+        # Gunicorn 25.1 and later open a control socket at one fixed path per user, so a
+        # second server on the same machine would take over the first one's socket.
+        if "control_socket_disable" in self.cfg.settings:
+            self.cfg.set("control_socket_disable", True)
+
+    def load(self) -> Any:
+        from backroom.wsgi import application
+
+        return application
+
+
+def _when_ready(server: Any) -> None:
+    addresses = ", ".join(f"http://{address}" for address in server.cfg.bind)
+    logger.info("Backroom server started on %s with %d workers (pid %d)",
+                addresses, server.num_workers, server.pid)
+
+
+def _on_exit(server: Any) -> None:
+    logger.info("Backroom server stopped (pid %d)", server.pid)
+
+
+class Command(BaseCommand):
+    help = "Run the production web server (gunicorn) for the screens and the REST API."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--host", default="127.0.0.1",
+            help="address to listen on (default: 127.0.0.1, which only this machine reaches). "
+                 "0.0.0.0 listens on every network interface.")
+        parser.add_argument("--port", type=int, default=8000,
+                            help="TCP port to listen on (default: 8000)")
+        parser.add_argument(
+            "--workers", type=int, default=None,
+            help="number of worker processes, each serving one request at a time "
+                 f"(default: 2 per CPU core plus 1, here {default_workers()})")
+        parser.add_argument(
+            "--timeout", type=int, default=30,
+            help="seconds a request may run before its worker is restarted (default: 30)")
+        parser.add_argument("--access-log", action="store_true",
+                            help="write one line per request to standard output")
+
+    def handle(self, *args, host: str, port: int, workers: int | None, timeout: int,
+               access_log: bool, **options) -> None:
+        if not 1 <= port <= 65535:
+            raise CommandError(f"Port {port} is invalid. Give a port from 1 to 65535.")
+        workers = default_workers() if workers is None else workers
+        if workers < 1:
+            raise CommandError(f"--workers {workers} is invalid. Give 1 or more.")
+        if timeout < 1:
+            raise CommandError(f"--timeout {timeout} is invalid. Give 1 second or more.")
+        with database_errors():
+            pending = pending_migrations()
+        if pending:
+            raise CommandError(
+                f"The {database_label()} has {pending} migrations not applied yet. Run "
+                "'backroom init' first.")
+        static_files_collect()
+        # The workers are forked from this process; none may inherit its open connection.
+        connections.close_all()
+
+        bind = f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+        logger.info("starting Backroom on %s with the %s", bind, database_label())
+        config: dict[str, Any] = {
+            "bind": [bind],
+            "workers": workers,
+            "worker_class": "sync",
+            "timeout": timeout,
+            "proc_name": "backroom",
+            "when_ready": _when_ready,
+            "on_exit": _on_exit,
+        }
+        if access_log:
+            config["accesslog"] = "-"
+        BackroomServer(config).run()
