@@ -148,8 +148,8 @@ def _request_serve(request: PurchaseRequest, quantity: int, *, from_receipt: boo
                    changed_po_lines: dict[int, PurchaseOrderLine], now) -> None:
     """Shrink a request by the units a line just got.
 
-    A request on another draft PO also shrinks that PO line; one on a
-    submitted PO leaves the PO line as it is, so its units go to stock.
+    A request on another draft PO also shrinks that PO line. A request on a
+    submitted PO leaves its PO line as it is, so those units go to stock.
     """
     own_po_line = request.po_line
     on_other_po = own_po_line is not None and own_po_line.pk != getattr(

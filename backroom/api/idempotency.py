@@ -1,8 +1,8 @@
 """Idempotency-Key support for POST endpoints.
 
 The first response to a key is stored in the same transaction as the change
-it reports, so a repeat either sees the stored response or, while the first
-is still running, waits on the key's unique index and then sees it.
+it reports. A repeat therefore reads the stored response, or, while the first
+request is still running, waits on the key's unique index and then reads it.
 """
 
 import functools
@@ -52,7 +52,7 @@ def idempotent(status: int = 200) -> Callable:
                         user=_user(request), key=key, method=method, path=request.path,
                         body_hash=digest, status_code=status, response=_jsonable(body))
             except IntegrityError:
-                # Another request with this key committed first; it holds the answer.
+                # Another request with this key committed first, so its response is stored.
                 stored = _stored(request, key, digest)
                 if stored is None:
                     raise

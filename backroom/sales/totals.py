@@ -83,7 +83,7 @@ def order_sync(orders: Iterable[Order],
 
     Returns the orders that turned from waiting to ready in this call: their
     goods arrived, so their customers get a notice.
-    Pass `lines_by_order` when the caller already holds the current lines.
+    Pass `lines_by_order` when the caller has already read the current lines.
     """
     orders = list(orders)
     if not orders:
