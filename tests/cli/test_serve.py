@@ -1,0 +1,86 @@
+import http.client
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+START_TIMEOUT = 60
+STOP_TIMEOUT = 40
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    server: str
+    body: bytes
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _get(port: int, path: str) -> Response:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return Response(response.status, response.getheader("Server", ""), response.read())
+    finally:
+        connection.close()
+
+
+def _wait_until_serving(process: subprocess.Popen, port: int) -> Response:
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"backroom serve exited early with code {process.returncode}")
+        try:
+            return _get(port, "/")
+        except OSError:
+            if time.monotonic() > deadline:
+                pytest.fail(f"backroom serve did not answer within {START_TIMEOUT} s")
+            time.sleep(0.2)
+
+
+def _first_static_file(home: Path) -> str:
+    static_root = home / "static"
+    path = next(path for path in sorted(static_root.rglob("*.js")) if path.is_file())
+    return "/static/" + path.relative_to(static_root).as_posix()
+
+
+def test_serve_answers_http_and_stops(initialised_env, start_server):
+    port = _free_port()
+
+    server = start_server("--host", "127.0.0.1", "--port", str(port), "--workers", "1")
+    page = _wait_until_serving(server.process, port)
+    static = _get(port, _first_static_file(Path(initialised_env["BACKROOM_HOME"])))
+    server.process.send_signal(signal.SIGTERM)
+    code = server.process.wait(timeout=STOP_TIMEOUT)
+
+    assert page.status in (200, 301, 302), server.output
+    assert page.server.startswith("gunicorn")
+    assert static.status == 200
+    assert static.body
+    assert code == 0, server.output
+    assert f"Backroom server started on http://127.0.0.1:{port}" in server.output
+    assert "Backroom server stopped" in server.output
+
+
+def test_serve_refuses_database_without_init(run_backroom):
+    result = run_backroom("serve", "--port", str(_free_port()))
+
+    assert result.returncode == 1
+    assert "Run 'backroom init' first" in result.stderr
+
+
+def test_serve_rejects_bad_port(run_backroom_without_database):
+    result = run_backroom_without_database("serve", "--port", "70000")
+
+    assert result.returncode == 1
+    assert "Port 70000 is invalid" in result.stderr
