@@ -9,6 +9,8 @@ PASSWORD = "counter-Pass-2026"
 
 
 def sign_in(page: Page, username: str) -> None:
+    """Sign in on the sign-in screen, leaving any earlier session first."""
+    page.context.clear_cookies()
     page.goto("/login/")
     page.get_by_label("User name").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
