@@ -77,6 +77,15 @@ def _runner(env: dict[str, str]) -> RunBackroom:
     return run
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    """Hash passwords with MD5 in this process, where the default hasher costs about a second.
+
+    Subprocesses keep the production hasher.
+    """
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def good_password() -> str:
     return GOOD_PASSWORD

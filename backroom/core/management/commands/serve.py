@@ -16,9 +16,14 @@ from backroom.core.management.database import (
 logger = logging.getLogger(__name__)
 
 
+# Gunicorn's design notes start from 2 workers per CPU core plus 1, and state that 4 to
+# 12 workers handle hundreds or thousands of requests per second.
+MAX_DEFAULT_WORKERS = 12
+
+
 def default_workers() -> int:
-    """Return gunicorn's suggested worker count for sync workers: 2 per CPU core, plus 1."""
-    return 2 * len(os.sched_getaffinity(0)) + 1
+    """Return 2 workers per CPU core this process may use, plus 1, and at most 12."""
+    return min(2 * len(os.sched_getaffinity(0)) + 1, MAX_DEFAULT_WORKERS)
 
 
 class BackroomServer(BaseApplication):
@@ -66,7 +71,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers", type=int, default=None,
             help="number of worker processes, each serving one request at a time "
-                 f"(default: 2 per CPU core plus 1, here {default_workers()})")
+                 f"(default: 2 per CPU core plus 1, at most {MAX_DEFAULT_WORKERS}; "
+                 f"here {default_workers()})")
         parser.add_argument(
             "--timeout", type=int, default=30,
             help="seconds a request may run before its worker is restarted (default: 30)")
@@ -89,7 +95,7 @@ class Command(BaseCommand):
                 f"The {database_label()} has {pending} migrations not applied yet. Run "
                 "'backroom init' first.")
         static_files_collect()
-        # The workers are forked from this process; none may inherit its open connection.
+        # The workers are forked from this process, so none may inherit its open connection.
         connections.close_all()
 
         bind = f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
