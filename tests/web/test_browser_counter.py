@@ -246,6 +246,7 @@ def test_bad_input_shows_errors_and_keeps_values(browser_page: Page, backroom_se
     expect(page.get_by_label("Quantity")).to_have_value("2")
     page.get_by_label("SKU").fill("B5")
     page.get_by_role("button", name="Add line").click()
+    expect(page.locator('#po-lines tr[data-sku="B5"]')).to_be_visible()
     page.keyboard.press("F9")
     expect(page.locator("#po-status")).to_have_text("Submitted")
     page.get_by_role("link", name="Receive").click()
