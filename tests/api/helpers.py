@@ -62,6 +62,11 @@ def order_get(api, number: str) -> dict[str, Any]:
     return expect(api.get(f"/orders/{number}"))
 
 
+def status_of(api, order: dict[str, Any]) -> str:
+    """Return the order's current status."""
+    return order_get(api, order["number"])["status"]
+
+
 def line_of(order: dict[str, Any], sku: str) -> dict[str, Any]:
     [line] = [line for line in order["lines"] if line["sku"] == sku]
     return line

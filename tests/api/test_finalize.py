@@ -221,3 +221,24 @@ def test_item_record_shows_every_bucket(api, customer, card):
                          "on_order", "on_order_for_customers", "back_ordered"}
     assert item["price"] == "4.00"
     assert item["vendor"] == "V"
+
+
+def test_customer_shows_open_orders_and_credit(api, customer, card, scarf):
+    order = order_create(api, customer, [("A", 1), ("B", 1)], [pay("8.50")])
+
+    record = expect(api.get(f"/customers/{customer.pk}"))
+
+    assert [(row["number"], row["status"], row["balance"]) for row in record["open_orders"]] == [
+        (order["number"], "waiting", "25.50")]
+    assert record["store_credit"] == "0.00"
+
+
+def test_line_added_later_decided_at_once(api, customer, card, scarf):
+    order = order_create(api, customer, [("A", 1)], [pay("4.00")])
+
+    changed = expect(api.post(f"/orders/{order['number']}/lines", {"sku": "B", "quantity": 1}))
+
+    assert changed["status"] == "waiting"
+    assert line_of(changed, "B")["back_ordered"] == 1
+    assert [row["quantity"] for row in requests_of(api, sku="B")] == [1]
+    assert changed["total"] == "34.00"

@@ -5,6 +5,7 @@ from .helpers import (
     assert_problem,
     expect,
     item_get,
+    line_action,
     line_of,
     nothing_changes,
     order_create,
@@ -194,6 +195,31 @@ def test_reopened_request_joins_next_po(api, customer, scarf):
     assert [row["order"] for row in po_line_of(again, "B")["customer_requests"]] == [
         order["number"]]
     assert request["needs_ordering"] is False
+
+
+def test_raised_line_on_submitted_po_gets_new_request(api, customer, scarf):
+    order = order_create(api, customer, [("B", 1)], [pay("30.00")])
+    po = po_submitted(api)
+
+    expect(line_action(api, order, "B", "quantity", {"quantity": 2}))
+    requests = [(row["status"], row["quantity"], row["purchase_order"])
+                for row in requests_of(api, sku="B")]
+
+    assert requests == [("on_order", 1, po["number"]), ("open", 1, None)]
+    assert po_line_of(expect(api.get(f"/purchase-orders/{po['number']}")), "B")["quantity"] == 1
+
+
+def test_po_cancel_merges_reopened_request(api, customer, scarf):
+    """A line never has two open requests: the reopened units join the open one."""
+    order = order_create(api, customer, [("B", 1)], [pay("30.00")])
+    po = po_submitted(api)
+    expect(line_action(api, order, "B", "quantity", {"quantity": 2}))
+
+    expect(api.post(f"/purchase-orders/{po['number']}/cancel", {"reason": "late"}))
+    [request] = requests_of(api, sku="B", status="open")
+
+    assert request["quantity"] == 2
+    assert request["needs_ordering"] is True
 
 
 def test_po_line_cancel_reopens_its_requests(api, customer, scarf, card):

@@ -91,7 +91,7 @@ def test_step1_item_buckets(api, step1):
 
 
 def test_step2_back_order_item_not_needed_for_scarf(api, step1):
-    """"Back order item" moves ready units; the scarf has none, so it is rejected."""
+    """"Back order item" moves ready units. The scarf has none, so it is rejected."""
     line = line_of(step1, "B")
 
     with nothing_changes():

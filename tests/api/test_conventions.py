@@ -1,0 +1,374 @@
+"""API conventions: problem+json errors, authentication, input validation,
+idempotency keys and cursor pagination."""
+
+import pytest
+
+from backroom.catalog.models import Item
+
+from .helpers import (
+    PROBLEM_CONTENT_TYPE,
+    assert_problem,
+    expect,
+    line_of,
+    nothing_changes,
+    order_body,
+    order_create,
+    pay,
+    po_line_of,
+    po_submitted,
+    receive_body,
+    stock,
+)
+
+
+def walk(api, path: str, **params) -> list[list[dict]]:
+    """Return every page of a list, following next_cursor to the end."""
+    pages = []
+    cursor = None
+    while True:
+        query = dict(params, **({"cursor": cursor} if cursor else {}))
+        page = expect(api.get(path, **query))
+        pages.append(page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return pages
+
+
+@pytest.fixture
+def many_items(db):
+    Item.objects.bulk_create([Item(sku=f"S{index:03d}", description=f"item {index}",
+                                   price="1.00") for index in range(120)])
+
+
+# ---------------------------------------------------------------- errors
+
+
+def test_error_is_problem_json(api):
+    response = api.get("/orders/9999")
+
+    body = assert_problem(response, 404, "not_found")
+    assert set(body) >= {"type", "title", "status", "detail", "code", "errors"}
+    assert body["status"] == 404
+    assert body["detail"]
+
+
+def test_field_error_names_field(api, card):
+    response = api.post("/orders", order_body(None, [("NOPE", 1)], order_type="sale"))
+
+    body = assert_problem(response, 404, "not_found")
+    assert body["errors"] == [{"field": "lines[0].sku", "message": body["detail"]}]
+
+
+def test_missing_token_unauthorized(api):
+    response = api.client.get("/api/v1/orders")
+
+    assert response.status_code == 401
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
+
+
+def test_bad_token_unauthorized(api):
+    response = api.client.get("/api/v1/orders", headers={"Authorization": "Bearer br_wrong"})
+
+    assert response.status_code == 401
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
+
+
+def test_bad_token_changes_nothing(api, card):
+    with nothing_changes():
+        response = api.client.post("/api/v1/items/A/adjustments",
+                                   {"quantity": 5, "reason": "count"},
+                                   content_type="application/json",
+                                   headers={"Authorization": "Bearer br_wrong"})
+
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/orders/9999", "/items/NOPE", "/purchase-orders/PO-9999",
+                                  "/receipts/R-9999", "/customers/9999",
+                                  "/orders/9999/events"])
+def test_unknown_id_not_found(api, path):
+    assert_problem(api.get(path), 404, "not_found")
+
+
+def test_unknown_line_not_found(api, customer, card):
+    order = order_create(api, customer, [("A", 1)], [pay("4.00")])
+
+    with nothing_changes():
+        response = api.post(f"/orders/{order['number']}/lines/9999/cancel", {"quantity": 1})
+
+    assert_problem(response, 404, "not_found")
+
+
+def test_line_of_other_order_not_found(api, customer, card):
+    first = order_create(api, customer, [("A", 1)], [pay("4.00")])
+    second = order_create(api, customer, [("A", 1)], [pay("4.00")])
+
+    with nothing_changes():
+        response = api.post(
+            f"/orders/{second['number']}/lines/{line_of(first, 'A')['id']}/cancel",
+            {"quantity": 1})
+
+    assert_problem(response, 404, "not_found")
+
+
+def test_unknown_po_line_not_found(api, scarf):
+    po = po_submitted(api, include=False, lines=[("B", 1)])
+
+    with nothing_changes():
+        response = api.post(f"/purchase-orders/{po['number']}/receipts", receive_body((9999, 1)))
+
+    assert_problem(response, 404, "not_found")
+
+
+FLOAT_MONEY = [
+    ("/orders", {"type": "sale", "customer": None, "lines": [{"sku": "A", "quantity": 1}],
+                 "payments": [{"amount": 4.0, "tender": "cash"}]}, "payments[0].amount"),
+    ("/orders", {"type": "sale", "customer": None,
+                 "lines": [{"sku": "A", "quantity": 1, "unit_price": 4.0}],
+                 "payments": [{"amount": "4.00", "tender": "cash"}]}, "lines[0].unit_price"),
+    ("/items", {"sku": "N", "description": "new", "price": 1.5}, "price"),
+    ("/purchase-orders", {"vendor": "V", "lines": [{"sku": "A", "quantity": 1, "cost": 1.5}]},
+     "lines[0].cost"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), FLOAT_MONEY,
+                         ids=[field for _, _, field in FLOAT_MONEY])
+def test_float_in_money_field_rejected(api, card, path, body, field):
+    with nothing_changes():
+        response = api.post(path, body)
+
+    problem = assert_problem(response, 422, "validation_error")
+    assert [error["field"] for error in problem["errors"]] == [field]
+
+
+def test_float_refund_rejected(api, customer, card):
+    order = order_create(api, customer, [("A", 1)], [pay("4.00")])
+
+    with nothing_changes():
+        response = api.post(f"/orders/{order['number']}/refunds",
+                            {"amount": 1.0, "reason": "goodwill"})
+
+    assert_problem(response, 422, "validation_error")
+
+
+def test_float_setting_rejected(api, store):
+    with nothing_changes():
+        response = api.patch("/settings", {"cash_rounding": 0.05})
+
+    assert_problem(response, 422, "validation_error")
+
+
+BAD_SALES = [
+    ("quantity as text", {"sku": "A", "quantity": "two"}, []),
+    ("fractional quantity", {"sku": "A", "quantity": 1.5}, []),
+    ("zero quantity", {"sku": "A", "quantity": 0}, []),
+    ("money with three places", {"sku": "A", "quantity": 1, "unit_price": "3.999"}, []),
+    ("money not a number", {"sku": "A", "quantity": 1, "unit_price": "cheap"}, []),
+    ("unknown tender", {"sku": "A", "quantity": 1}, [{"amount": "4.00", "tender": "iou"}]),
+    ("negative payment", {"sku": "A", "quantity": 1}, [{"amount": "-4.00", "tender": "cash"}]),
+]
+
+
+@pytest.mark.parametrize(("line", "payments"), [case[1:] for case in BAD_SALES],
+                         ids=[case[0] for case in BAD_SALES])
+def test_bad_order_input_rejected(api, customer, card, line, payments):
+    body = {"type": "sales_order", "customer": customer.pk, "lines": [line],
+            "payments": payments or [{"amount": "4.00", "tender": "cash"}]}
+
+    with nothing_changes():
+        response = api.post("/orders", body)
+
+    assert_problem(response, 422, "validation_error")
+
+
+@pytest.mark.parametrize("body", [
+    {"type": "rental", "customer": None, "lines": [{"sku": "A", "quantity": 1}]},
+    {"type": "sale", "customer": None},
+    {"type": "sale", "customer": None, "lines": []},
+], ids=["unknown type", "no lines field", "empty lines"])
+def test_bad_order_shape_rejected(api, card, body):
+    with nothing_changes():
+        response = api.post("/orders", body)
+
+    assert_problem(response, 422, "validation_error")
+
+
+def test_malformed_json_rejected(api):
+    response = api.client.post("/api/v1/orders", "{not json", content_type="application/json",
+                               headers={"Authorization": f"Bearer {api.token}"})
+
+    assert response.status_code in (400, 422)
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
+
+
+def test_state_conflict_is_409(api, customer, card):
+    order = order_create(api, customer, [("A", 1)], [pay("4.00")])
+    expect(api.post(f"/orders/{order['number']}/void", {"reason": "mistake"}))
+
+    with nothing_changes():
+        response = api.post(f"/orders/{order['number']}/payments", pay("1.00"))
+
+    assert_problem(response, 409, "invalid_state")
+
+
+def test_money_is_sent_as_strings(api, customer, card):
+    order = order_create(api, customer, [("A", 1)], [pay("4.00")])
+    line = order["lines"][0]
+
+    assert [order[name] for name in ("subtotal", "tax", "total", "paid", "balance")] == [
+        "4.00", "0.00", "4.00", "4.00", "0.00"]
+    assert [line[name] for name in ("unit_price", "line_total", "tax")] == [
+        "4.00", "4.00", "0.00"]
+    assert order["payments"][0]["amount"] == "4.00"
+
+
+def test_openapi_document_served(api):
+    document = expect(api.get("/openapi.json"))
+
+    assert document["openapi"].startswith("3.")
+    assert "/api/v1/orders" in document["paths"]
+
+
+# ---------------------------------------------------------------- idempotency
+
+
+def test_repeated_key_returns_first_response(api, customer, card, scarf):
+    body = order_body(customer, [("A", 1), ("B", 1)], [pay("34.00")])
+    headers = {"Idempotency-Key": "sale-17"}
+    first = api.post("/orders", body, headers=headers)
+
+    with nothing_changes():
+        repeated = api.post("/orders", body, headers=headers)
+
+    assert repeated.status_code == 201
+    assert repeated.json() == first.json()
+    assert stock(api, "A") == {"on_hand": 10, "reserved": 1, "available": 9}
+
+
+def test_repeated_key_replays_even_after_changes(api, customer, card, scarf):
+    order = order_create(api, customer, [("A", 1), ("B", 1)], [pay("8.50")])
+    path = f"/orders/{order['number']}/payments"
+    headers = {"Idempotency-Key": "payment-1"}
+    first = expect(api.post(path, pay("5.00"), headers=headers))
+    expect(api.post(path, pay("1.00")))
+
+    repeated = expect(api.post(path, pay("5.00"), headers=headers))
+
+    assert repeated == first
+    assert expect(api.get(f"/orders/{order['number']}"))["paid"] == "14.50"
+
+
+def test_same_key_other_body_conflicts(api, customer, card, scarf):
+    headers = {"Idempotency-Key": "sale-18"}
+    api.post("/orders", order_body(customer, [("A", 1)], [pay("4.00")]), headers=headers)
+
+    with nothing_changes():
+        response = api.post("/orders", order_body(customer, [("A", 2)], [pay("8.00")]),
+                            headers=headers)
+
+    assert_problem(response, 409, "conflict")
+
+
+def test_same_key_other_path_conflicts(api, customer, card, scarf):
+    order = order_create(api, customer, [("A", 1), ("B", 1)], [pay("8.50")])
+    headers = {"Idempotency-Key": "shared"}
+    expect(api.post(f"/orders/{order['number']}/payments", pay("1.00"), headers=headers))
+
+    with nothing_changes():
+        response = api.post(f"/orders/{order['number']}/refunds",
+                            {"amount": "1.00", "reason": "goodwill"}, headers=headers)
+
+    assert_problem(response, 409, "conflict")
+
+
+def test_repeated_receipt_receives_once(api, scarf):
+    po = po_submitted(api, include=False, lines=[("B", 2)])
+    path = f"/purchase-orders/{po['number']}/receipts"
+    body = receive_body((po_line_of(po, "B")["id"], 1))
+    headers = {"Idempotency-Key": "receipt-1"}
+    first = api.post(path, body, headers=headers)
+
+    repeated = api.post(path, body, headers=headers)
+
+    assert repeated.status_code == 201
+    assert repeated.json()["number"] == first.json()["number"]
+    assert stock(api, "B")["on_hand"] == 1
+
+
+# ---------------------------------------------------------------- pagination
+
+
+def test_list_default_limit_is_50(api, many_items):
+    page = expect(api.get("/items"))
+
+    assert len(page["items"]) == 50
+    assert page["next_cursor"] is not None
+
+
+def test_walking_pages_lists_each_row_once(api, many_items):
+    pages = walk(api, "/items", limit=7)
+    skus = [item["sku"] for page in pages for item in page]
+
+    assert len(pages) == 18
+    assert all(len(page) == 7 for page in pages[:-1])
+    assert len(skus) == 120
+    assert len(set(skus)) == 120
+
+
+def test_limit_500_allowed(api, many_items):
+    page = expect(api.get("/items", limit=500))
+
+    assert len(page["items"]) == 120
+    assert page["next_cursor"] is None
+
+
+@pytest.mark.parametrize("limit", [0, 501, -1])
+def test_limit_out_of_range_rejected(api, limit):
+    assert_problem(api.get("/items", limit=limit), 422, "validation_error")
+
+
+def test_bad_cursor_rejected(api):
+    assert_problem(api.get("/items", cursor="not-a-cursor"), 422, "validation_error")
+
+
+def test_rows_added_while_walking_shift_nothing(api, customer, card):
+    numbers = [order_create(api, customer, [("A", 1)], [pay("4.00")])["number"]
+               for _ in range(5)]
+    first = expect(api.get("/orders", limit=2))
+
+    order_create(api, customer, [("A", 1)], [pay("4.00")])
+    rest = walk(api, "/orders", limit=2, cursor=first["next_cursor"])
+    seen = [order["number"] for order in first["items"]] + [
+        order["number"] for page in rest for order in page]
+
+    assert seen == list(reversed(numbers))
+
+
+def test_orders_list_puts_waiting_first(api, customer, card, scarf):
+    waiting = order_create(api, customer, [("B", 1)], [pay("30.00")])
+    ready = order_create(api, customer, [("A", 1)], [pay("4.00")])
+
+    listed = [order["number"] for order in expect(api.get("/orders"))["items"]]
+
+    assert listed == [waiting["number"], ready["number"]]
+
+
+def test_orders_filtered_by_status_and_sku(api, customer, card, scarf):
+    waiting = order_create(api, customer, [("B", 1)], [pay("30.00")])
+    ready = order_create(api, customer, [("A", 1)], [pay("4.00")])
+
+    by_status = expect(api.get("/orders", status="ready"))["items"]
+    by_sku = expect(api.get("/orders", sku="B"))["items"]
+
+    assert [order["number"] for order in by_status] == [ready["number"]]
+    assert [order["number"] for order in by_sku] == [waiting["number"]]
+
+
+def test_line_view_puts_back_orders_first(api, customer, card, scarf):
+    order = order_create(api, customer, [("A", 1), ("B", 1)], [pay("34.00")])
+
+    lines = expect(api.get("/orders", view="lines"))["items"]
+
+    assert [(line["sku"], line["order"]) for line in lines] == [
+        ("B", order["number"]), ("A", order["number"])]

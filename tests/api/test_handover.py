@@ -1,0 +1,180 @@
+"""Hand-over: only ready units leave, on hand drops once, and what is due is
+collected in the same step."""
+
+import pytest
+
+from .helpers import (
+    assert_problem,
+    buckets,
+    deliver,
+    expect,
+    line_of,
+    nothing_changes,
+    order_create,
+    order_get,
+    pay,
+    stock,
+)
+
+
+@pytest.fixture
+def ten_at_ten(api, customer, make_item):
+    """C's sales order of 10 × X at 10.00, all ready, with the minimum deposit of 25.00."""
+    make_item("X", on_hand=10)
+    return order_create(api, customer, [("X", 10)], [pay("25.00")])
+
+
+def test_last_units_shared_by_two_orders(api, customer, other_customer, make_item):
+    make_item("X", on_hand=2)
+    first = order_create(api, customer, [("X", 1)], [pay("10.00")])
+    second = order_create(api, other_customer, [("X", 1)], [pay("10.00")])
+
+    handed = expect(deliver(api, first["number"]))
+    after_first = stock(api, "X")
+    expect(deliver(api, second["number"]))
+
+    assert handed["status"] == "delivered"
+    assert after_first == {"on_hand": 1, "reserved": 1, "available": 0}
+    assert order_get(api, second["number"])["status"] == "delivered"
+    assert stock(api, "X") == {"on_hand": 0, "reserved": 0, "available": 0}
+
+
+def test_part_of_ready_line_handed_over(api, customer, make_item):
+    make_item("X", on_hand=10)
+    order = order_create(api, customer, [("X", 10)], [pay("100.00")])
+
+    handed = expect(deliver(api, order["number"], [(line_of(order, "X")["id"], 7)]))
+
+    assert buckets(line_of(handed, "X")) == {"delivered": 7, "ready": 3, "back_ordered": 0,
+                                             "cancelled": 0}
+    assert handed["status"] == "ready"
+    assert stock(api, "X") == {"on_hand": 3, "reserved": 3, "available": 0}
+
+
+def test_hand_over_reduces_on_hand_once(api, customer, make_item):
+    make_item("X", on_hand=100)
+    order = order_create(api, customer, [("X", 3)], [pay("30.00")])
+
+    expect(deliver(api, order["number"]))
+
+    assert stock(api, "X") == {"on_hand": 97, "reserved": 0, "available": 97}
+
+
+def test_sale_reduces_on_hand_once(api, make_item):
+    make_item("X", on_hand=100)
+
+    order_create(api, None, [("X", 3)], [pay("30.00")], order_type="sale")
+
+    assert stock(api, "X") == {"on_hand": 97, "reserved": 0, "available": 97}
+
+
+def test_back_ordered_units_not_handed_over(api, customer, card, scarf):
+    order = order_create(api, customer, [("A", 1), ("B", 1)], [pay("34.00")])
+
+    with nothing_changes():
+        response = deliver(api, order["number"], [(line_of(order, "B")["id"], 1)])
+
+    body = assert_problem(response, 409, "nothing_to_deliver")
+    assert body["data"]["ready"] == 0
+
+
+def test_more_than_ready_not_handed_over(api, ten_at_ten):
+    with nothing_changes():
+        response = deliver(api, ten_at_ten["number"], [(line_of(ten_at_ten, "X")["id"], 11)])
+
+    assert_problem(response, 409, "nothing_to_deliver")
+
+
+def test_nothing_ready_not_handed_over(api, customer, scarf):
+    order = order_create(api, customer, [("B", 1)], [pay("30.00")])
+
+    with nothing_changes():
+        response = deliver(api, order["number"])
+
+    assert_problem(response, 409, "nothing_to_deliver")
+
+
+def test_held_order_not_handed_over(api, customer, card):
+    held = order_create(api, customer, [("A", 1)], hold=True)
+
+    with nothing_changes():
+        response = deliver(api, held["number"])
+
+    assert_problem(response, 409, "invalid_state")
+
+
+def test_deposit_covers_first_goods(api, clerk_api, customer, card, scarf):
+    order = order_create(clerk_api, customer, [("A", 1), ("B", 1)], [pay("8.50")])
+
+    handed = expect(deliver(clerk_api, order["number"], [(line_of(order, "A")["id"], 1)]))
+
+    assert line_of(handed, "A")["delivered"] == 1
+    assert handed["paid"] == "8.50"
+
+
+def test_amount_due_counts_goods_so_far(clerk_api, ten_at_ten):
+    line_id = line_of(ten_at_ten, "X")["id"]
+
+    with nothing_changes():
+        rejected = deliver(clerk_api, ten_at_ten["number"], [(line_id, 3)])
+
+    body = assert_problem(rejected, 409, "balance_due")
+    assert body["data"]["amount_due"] == "5.00"
+
+
+def test_amount_due_collected_in_same_step(clerk_api, ten_at_ten):
+    line_id = line_of(ten_at_ten, "X")["id"]
+
+    first = expect(deliver(clerk_api, ten_at_ten["number"], [(line_id, 3)], [pay("5.00")]))
+    second = expect(deliver(clerk_api, ten_at_ten["number"], [(line_id, 2)],
+                            [pay("20.00", "card")]))
+
+    assert first["paid"] == "30.00"
+    assert line_of(first, "X")["delivered"] == 3
+    assert second["paid"] == "50.00"
+    assert second["balance"] == "50.00"
+
+
+def test_short_collection_at_hand_over_rejected(clerk_api, ten_at_ten):
+    line_id = line_of(ten_at_ten, "X")["id"]
+
+    with nothing_changes():
+        response = deliver(clerk_api, ten_at_ten["number"], [(line_id, 3)], [pay("4.99")])
+
+    body = assert_problem(response, 409, "balance_due")
+    assert body["data"]["amount_due"] == "0.01"
+
+
+def test_manager_hands_over_with_balance(api, manager_api, ten_at_ten):
+    handed = expect(deliver(manager_api, ten_at_ten["number"]))
+    actions = [event["action"] for event in expect(
+        api.get(f"/orders/{ten_at_ten['number']}/events"))]
+
+    assert handed["status"] == "delivered"
+    assert handed["balance"] == "75.00"
+    assert "delivered_with_balance" in actions
+
+
+def test_layaway_handed_over_only_when_paid(api, customer, card):
+    """Even a user allowed to hand over with a balance cannot do it for a layaway."""
+    order = order_create(api, customer, [("A", 5)], [pay("5.00")], order_type="layaway")
+
+    with nothing_changes():
+        rejected = deliver(api, order["number"], [(line_of(order, "A")["id"], 1)])
+    handed = expect(deliver(api, order["number"], payments=[pay("15.00", "card")]))
+
+    assert_problem(rejected, 409, "balance_due")
+    assert handed["status"] == "delivered"
+    assert handed["balance"] == "0.00"
+    assert stock(api, "A") == {"on_hand": 5, "reserved": 0, "available": 5}
+
+
+def test_layaway_paid_in_instalments(api, clerk_api, customer, card):
+    order = order_create(api, customer, [("A", 5)], [pay("5.00")], order_type="layaway")
+    expect(clerk_api.post(f"/orders/{order['number']}/payments", pay("10.00")))
+    expect(clerk_api.post(f"/orders/{order['number']}/payments", pay("5.00", "card")))
+
+    handed = expect(deliver(clerk_api, order["number"]))
+
+    assert handed["status"] == "delivered"
+    assert handed["paid"] == "20.00"
