@@ -1,0 +1,335 @@
+"""Importing items, vendors and customers from CSV files.
+
+A file's header names its columns; each column maps to a field by its name
+or one of the field's aliases (only letters and digits count, in any case), and
+`column_overrides` can map any header to a field. Every row is checked
+first and then written through the catalog and customer services, each in
+its own savepoint inside one transaction. When any row is invalid nothing
+is written, unless `skip_invalid` is set: then the valid rows are written
+and the others listed. A dry run checks and counts everything, then rolls
+back.
+"""
+
+import csv
+import io
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from tqdm import tqdm
+
+from backroom.core.errors import BackroomError, ValidationFailed
+from backroom.replay import upserts
+
+logger = logging.getLogger(__name__)
+
+TRUE_WORDS = {"1", "true", "yes", "y", "t"}
+FALSE_WORDS = {"0", "false", "no", "n", "f"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A field an import file can carry, with the header names that map to it."""
+
+    name: str
+    kind: str = "text"  # text, money, count or flag
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one row; `code` is a stable snake_case name."""
+
+    row: int
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "field": self.field, "code": self.code,
+                "message": self.message}
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    written: bool = False
+    dry_run: bool = False
+    problems: list[Problem] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def count(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "rows": self.rows, "created": self.created,
+            "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected,
+            "written": self.written, "dry_run": self.dry_run,
+            "ignored_columns": self.ignored_columns,
+            "problems": [problem.as_dict() for problem in self.problems],
+        }
+
+
+@dataclass(frozen=True)
+class ImportKind:
+    """What one kind of record needs: its columns, its key and its upsert service."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: Callable[[dict[str, Any]], str | None]
+    upsert: Callable[..., str]
+
+
+def _column_key(header: str) -> str:
+    """Reduce a header to lower-case letters and digits: "Unit Price", "unit_price" and
+    "UnitPrice" all match."""
+    return re.sub(r"[^a-z0-9]", "", header.lower())
+
+
+ITEM_COLUMNS = (
+    Column("sku", required=True, aliases=("item", "stock_code", "stockcode", "code")),
+    Column("description", required=True, aliases=("name", "title")),
+    Column("price", "money", required=True, aliases=("retail_price", "unit_price", "retail")),
+    Column("cost", "money", aliases=("unit_cost",)),
+    Column("vendor", aliases=("vendor_code", "supplier")),
+    Column("vendor_sku", aliases=("vendor_item_code", "supplier_sku")),
+    Column("category"),
+    Column("barcode", aliases=("upc", "ean")),
+    Column("taxable", "flag"),
+    Column("tracked", "flag", aliases=("stock_tracked",)),
+    Column("reorder_point", "count", aliases=("min", "reorder_level")),
+    Column("reorder_quantity", "count", aliases=("reorder_qty",)),
+)
+VENDOR_COLUMNS = (
+    Column("code", required=True, aliases=("vendor", "vendor_code")),
+    Column("name", required=True, aliases=("vendor_name",)),
+    Column("email", aliases=("e_mail",)),
+    Column("lead_time_days", "count", aliases=("lead_time", "lead_days")),
+)
+CUSTOMER_COLUMNS = (
+    Column("id", "count", aliases=("customer_id",)),
+    Column("external_id", aliases=("customer_number", "account")),
+    Column("name", required=True, aliases=("customer", "full_name")),
+    Column("email", aliases=("e_mail",)),
+    Column("phone", aliases=("telephone", "phone_number")),
+    Column("notify", "flag", aliases=("consent", "notifications")),
+)
+
+
+def _customer_key(values: dict[str, Any]) -> str | None:
+    for name in ("id", "external_id", "email"):
+        if values.get(name) not in (None, ""):
+            return f"{name}:{str(values[name]).lower()}"
+    return None
+
+
+KINDS = {
+    "items": ImportKind("items", ITEM_COLUMNS, lambda values: values.get("sku"),
+                        upserts.item_upsert),
+    "vendors": ImportKind("vendors", VENDOR_COLUMNS, lambda values: values.get("code"),
+                          upserts.vendor_upsert),
+    "customers": ImportKind("customers", CUSTOMER_COLUMNS, _customer_key,
+                            upserts.customer_upsert),
+}
+
+
+# ---------------------------------------------------------------- reading and parsing
+
+
+def map_columns(kind: ImportKind, header: list[str],
+                overrides: dict[str, str] | None = None) -> tuple[dict[int, Column], list[str]]:
+    """Map header positions to columns; return the mapping and the ignored headers.
+
+    Raise ValidationFailed when a required column is missing or two headers
+    map to the same field.
+    """
+    by_alias: dict[str, Column] = {}
+    for known in kind.columns:
+        for alias in (known.name, *known.aliases):
+            by_alias[_column_key(alias)] = known
+    forced = {_column_key(header_name): field_name
+              for field_name, header_name in (overrides or {}).items()}
+    columns = {known.name: known for known in kind.columns}
+    for field_name in forced.values():
+        if field_name not in columns:
+            raise ValidationFailed(
+                f"Unknown {kind.name} field '{field_name}' in a column mapping; use one of "
+                f"{', '.join(columns)}.", field="columns")
+
+    mapping: dict[int, Column] = {}
+    ignored: list[str] = []
+    seen: dict[str, str] = {}
+    for position, header_name in enumerate(header):
+        key = _column_key(header_name)
+        column: Column | None = columns[forced[key]] if key in forced else by_alias.get(key)
+        if column is None:
+            ignored.append(header_name)
+            continue
+        if column.name in seen:
+            raise ValidationFailed(
+                f"Columns '{seen[column.name]}' and '{header_name}' both map to the field "
+                f"'{column.name}'; remove one or map it explicitly.", field=column.name)
+        seen[column.name] = header_name
+        mapping[position] = column
+    missing = [known.name for known in kind.columns if known.required and known.name not in seen]
+    if missing:
+        raise ValidationFailed(
+            f"The file has no column for {', '.join(missing)}; the header is "
+            f"{','.join(header)!r}. Rename the column or map it with --column.",
+            field=missing[0])
+    return mapping, ignored
+
+
+def parse_value(column: Column, text: str) -> tuple[Any, tuple[str, str] | None]:
+    """Parse one cell; return (value, None) or (None, (code, message)). Empty cells are None."""
+    text = text.strip()
+    if text == "":
+        return None, None
+    if column.kind == "money":
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            return None, ("invalid_number", f"'{text}' is not a number; write it like 4.00.")
+        if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+            return None, ("invalid_number",
+                          f"'{text}' is not an amount with at most two decimals.")
+        if amount < 0:
+            return None, ("negative_value", f"{text} is negative; give 0 or more.")
+        return amount, None
+    if column.kind == "count":
+        try:
+            count = int(text)
+        except ValueError:
+            return None, ("invalid_number", f"'{text}' is not a whole number.")
+        if count < 0:
+            return None, ("negative_value", f"{text} is negative; give 0 or more.")
+        return count, None
+    if column.kind == "flag":
+        word = text.lower()
+        if word in TRUE_WORDS:
+            return True, None
+        if word in FALSE_WORDS:
+            return False, None
+        return None, ("invalid_flag", f"'{text}' is not yes or no.")
+    return text, None
+
+
+def parse_rows(kind: ImportKind, mapping: dict[int, Column],
+               records: Iterable[tuple[int, list[str]]]
+               ) -> Iterable[tuple[int, dict[str, Any], list[Problem]]]:
+    """Parse each record into field values, with the problems found in its cells."""
+    for row_number, cells in records:
+        values: dict[str, Any] = {}
+        problems: list[Problem] = []
+        for position, column in mapping.items():
+            text = cells[position] if position < len(cells) else ""
+            value, problem = parse_value(column, text)
+            if problem is not None:
+                problems.append(Problem(row_number, column.name, *problem))
+            elif value is not None:
+                values[column.name] = value
+            elif column.required:
+                problems.append(Problem(row_number, column.name, "missing_value",
+                                        f"The {column.name} is missing."))
+        yield row_number, values, problems
+
+
+def read_records(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Split CSV text into its header and its non-blank records, each with its line number."""
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header:
+        raise ValidationFailed("The file is empty; it needs a header row.", field="file")
+    records = []
+    line = reader.line_num
+    for cells in reader:
+        if any(cell.strip() for cell in cells):
+            records.append((line + 1, cells))
+        line = reader.line_num
+    return header, records
+
+
+# ---------------------------------------------------------------- running an import
+
+
+def import_file(*, user, kind_name: str, path: Path | str, dry_run: bool = False,
+                skip_invalid: bool = False, column_overrides: dict[str, str] | None = None,
+                progress: bool = True) -> ImportResult:
+    """Check and upsert every row of a CSV file; see the module docstring for the rules."""
+    text = Path(path).read_text(encoding="utf-8-sig")
+    return import_text(user=user, kind_name=kind_name, text=text, dry_run=dry_run,
+                       skip_invalid=skip_invalid, column_overrides=column_overrides,
+                       progress=progress)
+
+
+def import_text(*, user, kind_name: str, text: str, dry_run: bool = False,
+                skip_invalid: bool = False, column_overrides: dict[str, str] | None = None,
+                progress: bool = False) -> ImportResult:
+    kind = KINDS[kind_name]
+    header, records = read_records(text)
+    mapping, ignored = map_columns(kind, header, column_overrides)
+    result = ImportResult(kind=kind.name, rows=len(records), dry_run=dry_run,
+                          ignored_columns=ignored)
+    first_row_of: dict[str, int] = {}
+
+    with transaction.atomic():
+        rows = parse_rows(kind, mapping, records)
+        for row_number, values, problems in tqdm(rows, total=len(records), unit="row",
+                                                 desc=f"import {kind.name}",
+                                                 disable=not progress):
+            problems += _duplicate_problems(kind, row_number, values, first_row_of)
+            if not problems:
+                problems = _write_row(kind, user, row_number, values, result)
+            if problems:
+                result.rejected += 1
+                result.problems.extend(problems)
+        keep = not dry_run and (skip_invalid or result.rejected == 0)
+        if not keep:
+            transaction.set_rollback(True)
+    result.written = keep
+    logger.info("import of %s: %s rows, %s created, %s updated, %s unchanged, %s rejected, "
+                "written=%s", kind.name, result.rows, result.created, result.updated,
+                result.unchanged, result.rejected, result.written)
+    return result
+
+
+def _duplicate_problems(kind: ImportKind, row_number: int, values: dict[str, Any],
+                        first_row_of: dict[str, int]) -> list[Problem]:
+    key = kind.key(values)
+    if key is None:
+        return []
+    normalised = key.lower() if kind.name == "customers" else key
+    first = first_row_of.setdefault(normalised, row_number)
+    if first == row_number:
+        return []
+    field_name = key.split(":", 1)[0] if kind.name == "customers" else kind.columns[0].name
+    return [Problem(row_number, field_name, "duplicate_key",
+                    f"{field_name} '{values.get(field_name, key)}' is also on row {first}; "
+                    "give each record once.")]
+
+
+def _write_row(kind: ImportKind, user, row_number: int, values: dict[str, Any],
+               result: ImportResult) -> list[Problem]:
+    """Upsert one row in its own savepoint; return its problems (none when written)."""
+    try:
+        with transaction.atomic():
+            outcome = kind.upsert(user=user, values=values)
+    except upserts.RowInvalid as error:
+        return [Problem(row_number, problem_field, code, message)
+                for problem_field, code, message in error.problems]
+    except BackroomError as error:
+        return [Problem(row_number, error.field or "row", error.code, error.detail)]
+    result.count(outcome)
+    return []

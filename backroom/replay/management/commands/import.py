@@ -1,0 +1,76 @@
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from backroom.core.errors import BackroomError
+from backroom.replay.imports import KINDS, ImportResult, import_file
+from backroom.replay.users import acting_user
+
+MAX_LISTED_PROBLEMS = 50
+
+
+class Command(BaseCommand):
+    help = ("Import items, vendors or customers from a CSV file: new records are created, "
+            "existing ones (same SKU, vendor code, customer id or e-mail) updated.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("kind", choices=sorted(KINDS), help="what the file holds")
+        parser.add_argument("file", metavar="FILE.csv", help="CSV file with a header row")
+        parser.add_argument("--dry-run", action="store_true",
+                            help="check every row and print the summary, write nothing")
+        parser.add_argument("--skip-invalid", action="store_true",
+                            help="write the valid rows even when some rows are invalid")
+        parser.add_argument("--column", action="append", default=[], metavar="FIELD=HEADER",
+                            help="read FIELD from the column named HEADER (repeatable)")
+        parser.add_argument("--user", help="the user the import acts as (default: the oldest "
+                                           "owner account)")
+        parser.add_argument("--json", action="store_true", dest="as_json",
+                            help="print the summary and every problem as JSON")
+
+    def handle(self, *args, kind: str, file: str, dry_run: bool, skip_invalid: bool,
+               column: list[str], user: str | None, as_json: bool, **options) -> None:
+        path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"File {file} not found.")
+        overrides = _overrides(column)
+        try:
+            result = import_file(user=acting_user(user), kind_name=kind, path=path,
+                                 dry_run=dry_run, skip_invalid=skip_invalid,
+                                 column_overrides=overrides,
+                                 progress=options["verbosity"] > 0 and not as_json)
+        except BackroomError as error:
+            raise CommandError(error.detail) from None
+        if as_json:
+            self.stdout.write(json.dumps(result.as_dict(), indent=2))
+        else:
+            self._print(result)
+        if result.rejected and not result.written:
+            raise CommandError(
+                f"{result.rejected} of {result.rows} rows are invalid; nothing was written. "
+                "Fix them, or pass --skip-invalid to load the valid rows.")
+
+    def _print(self, result: ImportResult) -> None:
+        for header in result.ignored_columns:
+            self.stdout.write(f"column '{header}' ignored: it matches no {result.kind} field")
+        for problem in result.problems[:MAX_LISTED_PROBLEMS]:
+            self.stdout.write(f"row {problem.row}, {problem.field}: {problem.message} "
+                              f"[{problem.code}]")
+        if len(result.problems) > MAX_LISTED_PROBLEMS:
+            self.stdout.write(f"... and {len(result.problems) - MAX_LISTED_PROBLEMS} more "
+                              "problems (use --json to list them all)")
+        mode = "dry run, nothing written" if result.dry_run else (
+            "written" if result.written else "nothing written")
+        self.stdout.write(
+            f"{result.kind}: {result.rows} rows, {result.created} created, {result.updated} "
+            f"updated, {result.unchanged} unchanged, {result.rejected} rejected ({mode})")
+
+
+def _overrides(pairs: list[str]) -> dict[str, str]:
+    overrides = {}
+    for pair in pairs:
+        field, separator, header = pair.partition("=")
+        if not separator or not field.strip() or not header.strip():
+            raise CommandError(f"--column '{pair}' is invalid; write it as FIELD=HEADER.")
+        overrides[field.strip()] = header.strip()
+    return overrides
