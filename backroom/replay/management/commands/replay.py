@@ -1,0 +1,70 @@
+import datetime
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from backroom.replay.runner import Replay, ReplayOptions
+from backroom.replay.source import SourceError
+
+# The replay's customers have made-up addresses: their notices are never sent.
+QUIET_MAIL = "django.core.mail.backends.dummy.EmailBackend"
+
+
+def _date(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"'{text}' is not a date; write it as YYYY-MM-DD.") from None
+
+
+class Command(BaseCommand):
+    help = ("Replay a retailer's transaction log (gzip CSV of the UCI Online Retail data set) "
+            "through the order engine: orders, cancellations, stock adjustments, purchase "
+            "orders, receipts and pick-ups, then print a report.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", metavar="PATH", help="the gzip-compressed CSV file")
+        parser.add_argument("--from", dest="start", metavar="DATE",
+                            help="first invoice date to replay (YYYY-MM-DD, included)")
+        parser.add_argument("--to", dest="end", metavar="DATE",
+                            help="last invoice date to replay (YYYY-MM-DD, included)")
+        parser.add_argument("--invoices", type=int, metavar="N",
+                            help="stop after N invoices")
+        parser.add_argument("--report", metavar="FILE.json",
+                            help="also write the report as JSON to this file")
+        parser.add_argument("--settle-days", type=int, default=0, metavar="DAYS",
+                            help="keep buying, receiving and handing over for DAYS days "
+                                 "after the last invoice (default 0)")
+        parser.add_argument("--no-restamp", action="store_true",
+                            help="keep the real clock's timestamps instead of moving them "
+                                 "into the simulated year")
+
+    def handle(self, *args, path: str, start: str | None, end: str | None,
+               invoices: int | None, report: str | None, settle_days: int, no_restamp: bool,
+               **options) -> None:
+        source = Path(path)
+        if not source.is_file():
+            raise CommandError(f"File {path} not found.")
+        if not 0 <= settle_days <= 366:
+            raise CommandError(f"--settle-days {settle_days} is invalid; give 0 to 366.")
+        if invoices is not None and invoices < 1:
+            raise CommandError(f"--invoices {invoices} is invalid; give 1 or more.")
+        replay_options = ReplayOptions(
+            path=source, start=_date(start) if start else None,
+            end=_date(end) if end else None, invoices=invoices,
+            progress=options["verbosity"] > 0, restamp=not no_restamp,
+            settle_days=settle_days)
+        if replay_options.start and replay_options.end \
+                and replay_options.start > replay_options.end:
+            raise CommandError(f"--from {start} is after --to {end}.")
+        settings.EMAIL_BACKEND = QUIET_MAIL
+        try:
+            result = Replay(replay_options).run()
+        except SourceError as error:
+            raise CommandError(str(error)) from None
+        text = json.dumps(result, indent=2)
+        if report:
+            Path(report).write_text(text + "\n")
+        self.stdout.write(text)

@@ -1,0 +1,196 @@
+"""Counters kept while the replay runs, and the report built from them and the database."""
+
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, Sum
+
+from backroom.core.models import StoreSettings
+from backroom.core.money import ZERO, round_money
+from backroom.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseRequest, Receipt
+from backroom.replay.source import RetailRow
+from backroom.sales.models import Order, OrderLine, OrderStatus, Payment, PaymentKind
+from backroom.sales.totals import delivered_value
+
+MAX_EXAMPLES = 5
+
+
+@dataclass
+class ReplayStats:
+    """What the replay did, counted as it went."""
+
+    rows: int = 0
+    invoices: set[str] = field(default_factory=set)
+    invoice_blocks: Counter = field(default_factory=Counter)
+    row_kinds: Counter = field(default_factory=Counter)
+    charge_lines: Counter = field(default_factory=Counter)
+    units_asked: int = 0
+    units_handed_over: int = 0
+    units_back_ordered: int = 0
+    back_order_lines: int = 0
+    walk_in_units_missing: int = 0
+    cancel_units: Counter = field(default_factory=Counter)
+    adjusted_units: Counter = field(default_factory=Counter)
+    buyer_runs: int = 0
+    purchase_orders: int = 0
+    receipts: int = 0
+    lines_closed_short: int = 0
+    units_received: int = 0
+    notices: Counter = field(default_factory=Counter)
+    notice_units: Counter = field(default_factory=Counter)
+    pickups: int = 0
+    pickups_skipped: int = 0
+    days_waited: list[float] = field(default_factory=list)
+    rejected_rows: Counter = field(default_factory=Counter)
+    rejected_units: Counter = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    engine_errors: Counter = field(default_factory=Counter)
+
+    def reject(self, rows: list[RetailRow] | tuple[RetailRow, ...], reason: str,
+               units: int | None = None) -> None:
+        """Count source rows that the replay could not carry out, with the reason."""
+        self.rejected_rows[reason] += len(rows)
+        self.rejected_units[reason] += sum(abs(row.quantity) for row in rows) \
+            if units is None else units
+        if rows and len(self.examples[reason]) < MAX_EXAMPLES:
+            row = rows[0]
+            self.examples[reason].append(
+                f"line {row.number}: invoice {row.invoice}, {row.stock_code} x {row.quantity}")
+
+    def engine_error(self, action: str, code: str) -> None:
+        self.engine_errors[f"{action}: {code}"] += 1
+
+
+def _spread(values: list[float]) -> dict[str, Any]:
+    if not values:
+        return {"orders": 0, "mean": None, "median": None, "p95": None}
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return {"orders": len(values), "mean": round(statistics.fmean(values), 2),
+            "median": round(statistics.median(values), 2), "p95": round(p95, 2)}
+
+
+def _money(value: Decimal | None) -> str:
+    # SQLite sums decimals in floating point, so round the sum back to the cent.
+    return str(round_money(Decimal(value or ZERO)))
+
+
+def report_build(stats: ReplayStats, *, before: dict[str, int],
+                 extra: dict[str, Any]) -> dict[str, Any]:
+    """Assemble the report: the run's counters plus figures read from the database.
+
+    `before` holds the highest order, purchase order and purchase request ids
+    from before the run, so the figures cover this run's rows only.
+    """
+    first_order_id = before["order"]
+    orders = Order.objects.filter(pk__gt=first_order_id)
+    by_type: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in orders.values("type", "status").annotate(count=Count("id")):
+        by_type[row["type"]][row["status"]] = row["count"]
+    fill_rate = stats.units_handed_over / stats.units_asked if stats.units_asked else None
+    report: dict[str, Any] = dict(extra)
+    report.update({
+        "invoices": {
+            "distinct": len(stats.invoices),
+            "blocks": sum(stats.invoice_blocks.values()),
+            "by_kind": dict(stats.invoice_blocks),
+        },
+        "lines": {"read": stats.rows, "by_kind": dict(stats.row_kinds),
+                  "charges_by_code": dict(stats.charge_lines.most_common())},
+        "orders": {
+            "created": orders.count(),
+            "by_type": {kind: sum(statuses.values()) for kind, statuses in by_type.items()},
+            "by_status": _status_totals(by_type),
+            "by_type_and_status": by_type,
+        },
+        "counter": {
+            "units_asked": stats.units_asked,
+            "units_handed_over": stats.units_handed_over,
+            "units_back_ordered": stats.units_back_ordered,
+            "walk_in_units_not_in_stock": stats.walk_in_units_missing,
+            "fill_rate": round(fill_rate, 4) if fill_rate is not None else None,
+        },
+        "back_orders": _back_orders(stats, first_order_id),
+        "purchasing": _purchasing(stats, before["purchase_order"], before["purchase_request"]),
+        "receiving_notices": {"count": sum(stats.notices.values()),
+                              "units": sum(stats.notice_units.values()),
+                              "by_source": dict(stats.notices),
+                              "units_by_source": dict(stats.notice_units)},
+        "pickups": {"orders": stats.pickups, "skipped": stats.pickups_skipped},
+        "days_waited": _spread(stats.days_waited),
+        "cancellations": dict(stats.cancel_units),
+        "stock_adjustments": dict(stats.adjusted_units),
+        "rejected": {
+            "rows": sum(stats.rejected_rows.values()),
+            "reasons": {reason: {"rows": count, "units": stats.rejected_units[reason],
+                                 "examples": stats.examples[reason]}
+                        for reason, count in stats.rejected_rows.most_common()},
+        },
+        "engine_errors": dict(stats.engine_errors.most_common()),
+        "money": _money_figures(orders),
+    })
+    return report
+
+
+def _status_totals(by_type: dict[str, dict[str, int]]) -> dict[str, int]:
+    totals: Counter = Counter()
+    for statuses in by_type.values():
+        totals.update(statuses)
+    return dict(totals)
+
+
+def _back_orders(stats: ReplayStats, first_order_id: int) -> dict[str, Any]:
+    still = (OrderLine.objects.filter(order_id__gt=first_order_id, back_ordered__gt=0)
+             .aggregate(lines=Count("id"), units=Sum("back_ordered", default=0)))
+    return {
+        "lines": stats.back_order_lines,
+        "units": stats.units_back_ordered,
+        "units_filled": sum(stats.notice_units.values()),
+        "lines_still_waiting": still["lines"],
+        "units_still_waiting": still["units"],
+        "orders_still_waiting": Order.objects.filter(
+            pk__gt=first_order_id, status=OrderStatus.WAITING).count(),
+    }
+
+
+def _purchasing(stats: ReplayStats, first_po_id: int, first_request_id: int) -> dict[str, Any]:
+    pos = PurchaseOrder.objects.filter(pk__gt=first_po_id)
+    lines = PurchaseOrderLine.objects.filter(purchase_order_id__gt=first_po_id)
+    requests = PurchaseRequest.objects.filter(pk__gt=first_request_id)
+    return {
+        "buyer_runs": stats.buyer_runs,
+        "purchase_orders": stats.purchase_orders,
+        "by_status": dict(pos.values_list("status").annotate(count=Count("id"))),
+        "lines": lines.count(),
+        "units_ordered": lines.aggregate(units=Sum("quantity", default=0))["units"],
+        "receipts": stats.receipts,
+        "receipts_in_database": Receipt.objects.filter(purchase_order_id__gt=first_po_id).count(),
+        "units_received": stats.units_received,
+        "lines_closed_short": stats.lines_closed_short,
+        "requests_by_status": dict(requests.values_list("status").annotate(count=Count("id"))),
+    }
+
+
+def _money_figures(orders) -> dict[str, Any]:
+    payments = Payment.objects.filter(order__in=orders, voided_at__isnull=True)
+    sums = payments.aggregate(
+        taken=Sum("amount", filter=Q(kind=PaymentKind.PAYMENT)),
+        refunded=Sum("amount", filter=Q(kind=PaymentKind.REFUND)))
+    held = ZERO
+    open_orders = orders.filter(status__in=[OrderStatus.WAITING, OrderStatus.READY])
+    for order in open_orders.prefetch_related("lines"):
+        held += max(order.paid - delivered_value(order.lines.all()), ZERO)
+    return {"currency": StoreSettings.load().currency, "taken": _money(sums["taken"]),
+            "refunded": _money(sums["refunded"]), "deposits_held": _money(held)}
+
+
+def highest_ids() -> dict[str, int]:
+    """Return the highest ids that exist now, to tell a run's rows from older ones."""
+    def top(model) -> int:
+        return model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+    return {"order": top(Order), "purchase_order": top(PurchaseOrder),
+            "purchase_request": top(PurchaseRequest)}

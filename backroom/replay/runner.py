@@ -1,0 +1,523 @@
+"""The replay of a retailer's transaction log through the order engine's services.
+
+Every invoice, cancellation, write-off, purchase order, receipt and pick-up
+goes through the same services the counter and the API use, as the replay
+user (an owner). The simulated store works like this:
+
+- Invoices with a customer become sales orders: what is on the shelf is
+  handed over at once ("take now") and paid in full, the rest is
+  back-ordered with a deposit of the store's deposit percent. Invoices
+  without a customer are walk-in sales of what is on the shelf; units not
+  in stock are counted as missed, since a sale cannot back-order.
+- C invoices cancel the customer's open units of the item, newest line
+  first, then return delivered ones, refunding what was paid beyond the new
+  total. Rows without a customer, at price 0, on ordinary invoices are stock
+  adjustments (found stock or write-offs). A invoices (bad debt) are skipped.
+- A buyer runs on `buyer_weekdays` at `buyer_time` and sends each vendor
+  with open purchase requests one purchase order with the vendor's requests
+  and the reorder quantities of its items under their reorder point.
+- Goods arrive the vendor's lead time after the order. About one PO line in
+  `short_one_in` arrives short (`short_fraction` of it) and is closed short.
+- A customer picks up an order `pickup_delay` after it became ready and
+  pays the balance.
+"""
+
+import datetime
+import heapq
+import itertools
+import logging
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from tqdm import tqdm
+
+from backroom.allocation.decide import SALES_ORDER, LineDecision, LineRequest, decide_lines
+from backroom.catalog.models import Item, Vendor
+from backroom.catalog.services import item_adjust_stock
+from backroom.core.errors import BackroomError
+from backroom.core.invariants import invariant_violations
+from backroom.core.models import StoreSettings
+from backroom.core.money import ZERO, percent_of, round_money
+from backroom.customers.models import Customer
+from backroom.customers.services import customer_create, walk_in_customer
+from backroom.purchasing.models import (
+    PurchaseOrderLine,
+    PurchaseRequest,
+    ReceivingNotice,
+    RequestStatus,
+)
+from backroom.purchasing.services import (
+    ReceiveLineInput,
+    purchase_order_create,
+    purchase_order_receive,
+    purchase_order_submit,
+    reorder_requests_create,
+)
+from backroom.replay.clock import SimulatedClock, restamp
+from backroom.replay.models import ReplayRun
+from backroom.replay.report import ReplayStats, highest_ids, report_build
+from backroom.replay.source import SOURCE_TIME_ZONE, Invoice, RetailRow, read_invoices
+from backroom.replay.store import catalog_build, survey
+from backroom.replay.users import replay_user
+from backroom.sales.models import Order, OrderLine, OrderStatus, OrderType
+from backroom.sales.payments import PaymentInput
+from backroom.sales.services import LineInput, line_cancel, line_return, order_create, order_deliver
+from backroom.sales.totals import line_amounts
+
+logger = logging.getLogger(__name__)
+
+# How many of a customer's lines of one item a cancellation looks through.
+MATCH_WINDOW = 200
+
+
+@dataclass(frozen=True)
+class ReplayPolicy:
+    """The simulated store's habits; see the module docstring."""
+
+    buyer_weekdays: tuple[int, ...] = (0, 3)  # Monday and Thursday
+    buyer_time: datetime.time = datetime.time(8, 0)
+    pickup_delay: datetime.timedelta = datetime.timedelta(days=2)
+    short_one_in: int = 10
+    short_fraction: Decimal = Decimal("0.5")
+    store_currency: str = "GBP"
+    opening_stock: bool = True
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    path: Path
+    start: datetime.date | None = None
+    end: datetime.date | None = None
+    invoices: int | None = None
+    progress: bool = True
+    restamp: bool = True
+    # Days the store keeps buying, receiving and handing over after the last invoice.
+    settle_days: int = 0
+
+
+@dataclass(order=True)
+class Event:
+    at: datetime.datetime
+    sequence: int
+    kind: str
+    payload: Any = None
+
+
+class Replay:
+    def __init__(self, options: ReplayOptions, policy: ReplayPolicy | None = None) -> None:
+        self.options = options
+        self.policy = policy or ReplayPolicy()
+        self.stats = ReplayStats()
+        self.queue: list[Event] = []
+        self.sequence = itertools.count()
+        self.items: dict[str, tuple[int, bool]] = {}
+        self.customers: dict[str, int] = {}
+        self.waiting_since: dict[int, datetime.datetime] = {}
+        self.picked: set[int] = set()
+        self.last_notice_id = 0
+        self.user: Any = None
+        self.clock: SimulatedClock | None = None
+
+    # ------------------------------------------------------------ the run
+
+    def run(self) -> dict[str, Any]:
+        """Replay the selected invoices and return the report."""
+        started = time.perf_counter()
+        self.user = replay_user()
+        run = ReplayRun.objects.create(source=self.options.path.name)
+        self.clock = SimulatedClock(run)
+        found = survey(self._invoices())
+        if not found.invoices:
+            return {"invoices": {"distinct": 0}, "lines": {"read": 0}}
+        first_at, last_at = found.first_at, found.last_at
+        assert first_at is not None and last_at is not None
+        before = highest_ids()
+
+        self.clock.advance(first_at.replace(hour=7, minute=0))
+        self._store_prepare()
+        catalog = catalog_build(self.user, found, progress=self.options.progress,
+                                opening_stock=self.policy.opening_stock)
+        self._caches_load()
+        self._schedule(self._next_buyer_run(first_at), "buyer")
+
+        invoices = tqdm(self._invoices(), total=found.invoices, unit="invoice", desc="replay",
+                        disable=not self.options.progress)
+        for invoice in invoices:
+            self._run_due(invoice.at)
+            self.clock.advance(invoice.at)
+            with transaction.atomic():
+                self._invoice(invoice)
+        closing = datetime.datetime.combine(
+            last_at.date() + datetime.timedelta(days=self.options.settle_days),
+            datetime.time(23, 59), tzinfo=SOURCE_TIME_ZONE)
+        self._run_due(closing)
+        replay_seconds = time.perf_counter() - started
+        violations = invariant_violations()
+
+        restamped = restamp(self.clock) if self.options.restamp else 0
+        seconds = time.perf_counter() - started
+        report = report_build(self.stats, before=before, extra={
+            "source": {"file": self.options.path.name,
+                       "from": self.options.start.isoformat() if self.options.start else None,
+                       "to": self.options.end.isoformat() if self.options.end else None,
+                       "invoice_limit": self.options.invoices},
+            "simulated": {"first": first_at.isoformat(), "last": last_at.isoformat(),
+                          "closing": closing.isoformat()},
+            "catalog": {"vendors_created": catalog.vendors_created,
+                        "items": dict(catalog.items), "charges": catalog.charges,
+                        "opening_units": catalog.opening_units},
+            "timing": {"replay_seconds": round(replay_seconds, 1),
+                       "restamp_seconds": round(seconds - replay_seconds, 1),
+                       "rows_restamped": restamped,
+                       "lines_per_second": round(self.stats.rows / replay_seconds, 1)},
+            "invariant_violations": {"count": len(violations), "first": violations[:20]},
+        })
+        run.report = report
+        run.finished_at = timezone.now()
+        run.save(update_fields=["report", "finished_at"])
+        return report
+
+    def _invoices(self) -> Iterator[Invoice]:
+        return read_invoices(self.options.path, start=self.options.start,
+                             end=self.options.end, limit=self.options.invoices)
+
+    def _store_prepare(self) -> None:
+        """Set the store currency to the data's on a store that has no orders yet."""
+        store = StoreSettings.load()
+        self.store = store
+        if store.currency != self.policy.store_currency and not Order.objects.exists():
+            store.currency = self.policy.store_currency
+            store.save(update_fields=["currency"])
+
+    def _caches_load(self) -> None:
+        self.items = {sku: (pk, tracked) for sku, pk, tracked
+                      in Item.objects.values_list("sku", "pk", "tracked")}
+        self.customers = dict(Customer.objects.exclude(external_id="")
+                              .values_list("external_id", "pk"))
+        self.walk_in_id = walk_in_customer().pk
+        self.vendors = list(Vendor.objects.order_by("code")
+                            .values_list("code", "pk", "lead_time_days"))
+        self.last_notice_id = (ReceivingNotice.objects.order_by("-pk")
+                               .values_list("pk", flat=True).first() or 0)
+
+    # ------------------------------------------------------------ scheduling
+
+    def _schedule(self, at: datetime.datetime, kind: str, payload: Any = None) -> None:
+        heapq.heappush(self.queue, Event(at, next(self.sequence), kind, payload))
+
+    def _run_due(self, until: datetime.datetime) -> None:
+        """Carry out every scheduled event up to `until`, in time order."""
+        while self.queue and self.queue[0].at <= until:
+            event = heapq.heappop(self.queue)
+            assert self.clock is not None
+            self.clock.advance(event.at)
+            with transaction.atomic():
+                if event.kind == "buyer":
+                    self._buyer_run(event.at)
+                elif event.kind == "receive":
+                    self._receive(event.payload)
+                else:
+                    self._pickup(*event.payload)
+
+    def _next_buyer_run(self, after: datetime.datetime) -> datetime.datetime:
+        day = after.date()
+        while True:
+            at = datetime.datetime.combine(day, self.policy.buyer_time, tzinfo=SOURCE_TIME_ZONE)
+            if day.weekday() in self.policy.buyer_weekdays and at > after:
+                return at
+            day += datetime.timedelta(days=1)
+
+    def _now(self) -> datetime.datetime:
+        assert self.clock is not None and self.clock.now is not None
+        return self.clock.now
+
+    # ------------------------------------------------------------ invoices
+
+    def _invoice(self, invoice: Invoice) -> None:
+        self.stats.rows += len(invoice.rows)
+        self.stats.invoice_blocks[invoice.kind] += 1
+        self.stats.invoices.add(invoice.number)
+        if invoice.kind == "bad_debt":
+            self.stats.row_kinds["bad_debt"] += len(invoice.rows)
+            self.stats.reject(invoice.rows, "bad-debt adjustment, not a sale")
+            return
+        if invoice.kind == "cancellation":
+            self.stats.row_kinds["cancellation"] += len(invoice.rows)
+            self._cancellation(invoice)
+            return
+        adjustments = [row for row in invoice.rows if row.is_stock_adjustment]
+        sold = [row for row in invoice.rows if not row.is_stock_adjustment]
+        for row in adjustments:
+            self.stats.row_kinds["stock_adjustment"] += 1
+            self._adjust(row)
+        if sold:
+            self.stats.row_kinds["sale"] += len(sold)
+            self._sale(invoice, sold)
+        if adjustments:
+            self._notices_collect()
+
+    def _customer_id(self, invoice: Invoice) -> int:
+        known = self.customers.get(invoice.customer)
+        if known is not None:
+            return known
+        customer = customer_create(
+            name=f"Customer {invoice.customer}, {invoice.rows[0].country}",
+            email=f"customer-{invoice.customer}@example.com", external_id=invoice.customer)
+        self.customers[invoice.customer] = customer.pk
+        return customer.pk
+
+    def _available(self, item_ids: list[int]) -> dict[int, int]:
+        return {pk: on_hand - reserved for pk, on_hand, reserved
+                in Item.objects.filter(pk__in=item_ids).values_list("pk", "on_hand", "reserved")}
+
+    def _sale(self, invoice: Invoice, rows: list[RetailRow]) -> None:
+        """Ring up an invoice: a sales order for a customer, a walk-in sale otherwise."""
+        for row in rows:
+            if not self.items[row.stock_code][1]:
+                self.stats.charge_lines[row.stock_code] += 1
+        requests = [LineRequest(item_id=self.items[row.stock_code][0], quantity=row.quantity,
+                                tracked=self.items[row.stock_code][1], take_now=True)
+                    for row in rows]
+        available = self._available([line.item_id for line in requests if line.tracked])
+        decisions, _ = decide_lines(SALES_ORDER, requests, available)
+        if invoice.customer:
+            self._sales_order(invoice, rows, requests, decisions)
+        else:
+            self._walk_in_sale(invoice, rows, requests, decisions)
+
+    def _sales_order(self, invoice: Invoice, rows: list[RetailRow],
+                     requests: list[LineRequest], decisions: list[LineDecision]) -> None:
+        lines = [LineInput(sku=row.stock_code, quantity=row.quantity,
+                           unit_price=row.unit_price, take_now=True) for row in rows]
+        amount = self._amount_due_at_counter(rows, decisions)
+        payments = [PaymentInput(amount=amount, tender="card")] if amount > 0 else []
+        try:
+            order = order_create(user=self.user, order_type=OrderType.SALES_ORDER,
+                                 customer_id=self._customer_id(invoice), lines=lines,
+                                 payments=payments)
+        except BackroomError as error:
+            self._engine_error("order_create", error, invoice)
+            self.stats.reject(rows, f"order rejected: {error.code}")
+            return
+        self._count_counter(requests, decisions)
+        if any(decision.back_order for decision in decisions):
+            self.waiting_since[order.pk] = invoice.at
+
+    def _amount_due_at_counter(self, rows: list[RetailRow],
+                               decisions: list[LineDecision]) -> Decimal:
+        """Return what a customer pays at the counter: the goods taken now in full, plus
+        the store's deposit on the back-ordered rest; at least the minimum deposit."""
+        total = ZERO
+        taken = ZERO
+        for row, decision in zip(rows, decisions, strict=True):
+            line_total, _ = line_amounts(row.unit_price, row.quantity, ZERO, False, ZERO)
+            total += line_total
+            taken += round_money(line_total * decision.deliver / row.quantity)
+        amount = taken + percent_of(total - taken, self.store.deposit_percent)
+        amount = max(amount, percent_of(total, self.store.minimum_deposit_percent))
+        return min(amount, total)
+
+    def _walk_in_sale(self, invoice: Invoice, rows: list[RetailRow],
+                      requests: list[LineRequest], decisions: list[LineDecision]) -> None:
+        lines = []
+        total = ZERO
+        for row, decision in zip(rows, decisions, strict=True):
+            missing = row.quantity - decision.deliver
+            if missing:
+                self.stats.walk_in_units_missing += missing
+                self.stats.reject([row], "walk-in sale: not in stock", units=missing)
+            if decision.deliver:
+                lines.append(LineInput(sku=row.stock_code, quantity=decision.deliver,
+                                       unit_price=row.unit_price))
+                total += line_amounts(row.unit_price, decision.deliver, ZERO, False, ZERO)[0]
+        self.stats.units_asked += sum(line.quantity for line in requests if line.tracked)
+        self.stats.units_handed_over += sum(
+            decision.deliver for line, decision in zip(requests, decisions, strict=True)
+            if line.tracked)
+        if not lines:
+            return
+        payments = [PaymentInput(amount=total, tender="cash")] if total > 0 else []
+        try:
+            order_create(user=self.user, order_type=OrderType.SALE, customer_id=None,
+                         lines=lines, payments=payments)
+        except BackroomError as error:
+            self._engine_error("order_create", error, invoice)
+            self.stats.reject(rows, f"sale rejected: {error.code}")
+
+    def _count_counter(self, requests: list[LineRequest],
+                       decisions: list[LineDecision]) -> None:
+        for line, decision in zip(requests, decisions, strict=True):
+            if not line.tracked:
+                continue
+            self.stats.units_asked += line.quantity
+            self.stats.units_handed_over += decision.deliver
+            if decision.back_order:
+                self.stats.units_back_ordered += decision.back_order
+                self.stats.back_order_lines += 1
+
+    # ------------------------------------------------------------ cancellations
+
+    def _cancellation(self, invoice: Invoice) -> None:
+        """Cancel or return the customer's matching units, newest line first."""
+        customer_id = (self.customers.get(invoice.customer) if invoice.customer
+                       else self.walk_in_id)
+        for row in invoice.rows:
+            units = -row.quantity
+            left = units
+            if customer_id is not None:
+                left = self._take_back(invoice, row, customer_id, units)
+            if left:
+                self.stats.reject([row], "cancellation without an earlier sale", units=left)
+        self._notices_collect()
+
+    def _take_back(self, invoice: Invoice, row: RetailRow, customer_id: int, units: int) -> int:
+        """Cancel, then return, up to `units` of the customer's units; return what is left."""
+        item_id = self.items[row.stock_code][0]
+        lines = (OrderLine.objects
+                 .filter(item_id=item_id, order__customer_id=customer_id)
+                 .filter(Q(ready__gt=0) | Q(back_ordered__gt=0) | Q(delivered__gt=0))
+                 .order_by("-id")
+                 .values_list("id", "order__number", "ready", "back_ordered", "delivered")
+                 [:MATCH_WINDOW])
+        left = units
+        for line_id, number, ready, back_ordered, delivered in lines:
+            cancel = min(left, ready + back_ordered)
+            if cancel and self._call("line_cancel", invoice, line_cancel, user=self.user,
+                                     number=number, line_id=line_id, quantity=cancel,
+                                     refund="original_tender"):
+                left -= cancel
+                self.stats.cancel_units["units_cancelled"] += cancel
+            give_back = min(left, delivered)
+            if give_back and self._call("line_return", invoice, line_return, user=self.user,
+                                        number=number, line_id=line_id, quantity=give_back,
+                                        refund="original_tender",
+                                        reason=f"Returned on invoice {invoice.number}"):
+                left -= give_back
+                self.stats.cancel_units["units_returned"] += give_back
+            if not left:
+                break
+        return left
+
+    # ------------------------------------------------------------ stock adjustments
+
+    def _adjust(self, row: RetailRow) -> None:
+        """Count found stock in, or write stock off (no more than is available)."""
+        item_id, tracked = self.items[row.stock_code]
+        if not tracked:
+            self.stats.reject([row], "adjustment of an untracked charge")
+            return
+        quantity = row.quantity
+        if quantity < 0:
+            available = max(self._available([item_id]).get(item_id, 0), 0)
+            if -quantity > available:
+                self.stats.reject([row], "write-off beyond available stock",
+                                  units=-quantity - available)
+                quantity = -available
+            if not quantity:
+                return
+        reason = (row.description or ("Stock found" if quantity > 0 else "Written off"))[:200]
+        if self._call("item_adjust_stock", None, item_adjust_stock, user=self.user,
+                      sku=row.stock_code, quantity=quantity, reason=reason):
+            self.stats.adjusted_units["found" if quantity > 0 else "written_off"] += abs(quantity)
+
+    # ------------------------------------------------------------ buyer, receiving, pick-up
+
+    def _buyer_run(self, at: datetime.datetime) -> None:
+        """Send each vendor with open requests one PO, reorder quantities included."""
+        self.stats.buyer_runs += 1
+        for code, vendor_id, lead_time in self.vendors:
+            reorder_requests_create(user=self.user, vendor_id=vendor_id)
+            if not PurchaseRequest.objects.filter(vendor_id=vendor_id, status=RequestStatus.OPEN,
+                                                  quantity__gt=0).exists():
+                continue
+            arrival = at + datetime.timedelta(days=lead_time)
+            try:
+                po = purchase_order_create(user=self.user, vendor=code,
+                                           include_purchase_requests=True, include_reorder=True,
+                                           expected_date=arrival.date())
+                purchase_order_submit(user=self.user, number=po.number)
+            except BackroomError as error:
+                self._engine_error("purchase_order_create", error, None)
+                continue
+            self.stats.purchase_orders += 1
+            self._schedule(arrival, "receive", po.number)
+        self._schedule(self._next_buyer_run(at), "buyer")
+
+    def _receive(self, number: str) -> None:
+        """Receive a PO in full, except the lines picked to arrive short and close short."""
+        specs = []
+        for line_id, quantity, received in (
+                PurchaseOrderLine.objects.filter(purchase_order__number=number, cancelled=False,
+                                                 closed_short=False)
+                .order_by("pk").values_list("pk", "quantity", "received")):
+            open_units = quantity - received
+            if open_units <= 0:
+                continue
+            if zlib.crc32(f"{number}:{line_id}".encode()) % self.policy.short_one_in == 0:
+                arrived = int(open_units * self.policy.short_fraction)
+                specs.append(ReceiveLineInput(line_id=line_id, quantity=arrived,
+                                              close_short=True))
+                self.stats.lines_closed_short += 1
+                self.stats.units_received += arrived
+            else:
+                specs.append(ReceiveLineInput(line_id=line_id, quantity=open_units))
+                self.stats.units_received += open_units
+        if specs and self._call("purchase_order_receive", None, purchase_order_receive,
+                                user=self.user, number=number, lines=specs):
+            self.stats.receipts += 1
+        self._notices_collect()
+
+    def _pickup(self, order_id: int, number: str) -> None:
+        """Hand over a ready order, collecting its balance by card."""
+        order = Order.objects.filter(pk=order_id).values("status", "total", "paid").first()
+        if order is None or order["status"] != OrderStatus.READY:
+            self.stats.pickups_skipped += 1
+            return
+        balance = order["total"] - order["paid"]
+        payments = [PaymentInput(amount=balance, tender="card")] if balance > 0 else []
+        if self._call("order_deliver", None, order_deliver, user=self.user, number=number,
+                      payments=payments):
+            self.stats.pickups += 1
+
+    def _notices_collect(self) -> None:
+        """Count new receiving notices; schedule the pick-up of orders that became ready."""
+        now = self._now()
+        notices = (ReceivingNotice.objects.filter(pk__gt=self.last_notice_id).order_by("pk")
+                   .values_list("pk", "order_id", "order__number", "quantity", "order_status",
+                                "source"))
+        for pk, order_id, number, quantity, status, source in notices:
+            self.last_notice_id = pk
+            self.stats.notices[source] += 1
+            self.stats.notice_units[source] += quantity
+            if status != OrderStatus.READY or order_id in self.picked:
+                continue
+            self.picked.add(order_id)
+            since = self.waiting_since.pop(order_id, None)
+            if since is not None:
+                self.stats.days_waited.append((now - since).total_seconds() / 86400)
+            self._schedule(now + self.policy.pickup_delay, "pickup", (order_id, number))
+
+    # ------------------------------------------------------------ errors
+
+    def _call(self, action: str, invoice: Invoice | None, service, **kwargs) -> bool:
+        """Call a service; count and log a BackroomError instead of stopping the replay."""
+        try:
+            service(**kwargs)
+        except BackroomError as error:
+            self._engine_error(action, error, invoice)
+            return False
+        return True
+
+    def _engine_error(self, action: str, error: BackroomError,
+                      invoice: Invoice | None) -> None:
+        self.stats.engine_error(action, error.code)
+        logger.debug("%s failed%s: %s (%s)", action,
+                     f" on invoice {invoice.number}" if invoice else "", error.detail, error.code)

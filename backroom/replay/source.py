@@ -1,0 +1,150 @@
+"""Reading the online-retail transaction log as a stream of invoices.
+
+The file is a gzip-compressed CSV (UCI "Online Retail", CC BY 4.0, Chen et
+al. 2012) with the columns InvoiceNo, StockCode, Description, Quantity,
+InvoiceDate, UnitPrice, CustomerID and Country. It is read row by row and
+never held in memory as a whole.
+"""
+
+import csv
+import datetime
+import gzip
+import io
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from backroom.core.money import round_money
+
+# The retailer's times are UK local time.
+SOURCE_TIME_ZONE = ZoneInfo("Europe/London")
+COLUMNS = ("InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice",
+           "CustomerID", "Country")
+PRODUCT_CODE = re.compile(r"^\d{5}")
+
+
+class SourceError(ValueError):
+    """The file is not the transaction log this module reads."""
+
+
+@dataclass(frozen=True)
+class RetailRow:
+    number: int
+    invoice: str
+    stock_code: str
+    description: str
+    quantity: int
+    at: datetime.datetime
+    unit_price: Decimal
+    customer: str
+    country: str
+
+    @property
+    def is_product(self) -> bool:
+        """Whether the code names a stocked product (five digits, maybe a variant letter)."""
+        return is_product_code(self.stock_code)
+
+    @property
+    def is_stock_adjustment(self) -> bool:
+        """A warehouse row: no customer, price 0, on an ordinary invoice."""
+        return (self.invoice[:1].isdigit() and not self.customer and self.unit_price == 0
+                and self.is_product)
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """One contiguous block of rows with the same invoice number."""
+
+    number: str
+    at: datetime.datetime
+    customer: str
+    rows: tuple[RetailRow, ...]
+
+    @property
+    def kind(self) -> str:
+        """"sale", "cancellation" (prefix C) or "bad_debt" (prefix A)."""
+        if self.number.startswith("C"):
+            return "cancellation"
+        if self.number.startswith("A"):
+            return "bad_debt"
+        return "sale"
+
+
+def is_product_code(code: str) -> bool:
+    return bool(PRODUCT_CODE.match(code))
+
+
+def parse_price(text: str) -> Decimal:
+    """Parse a unit price; the source has up to three decimals, rounded half up to the cent."""
+    return round_money(Decimal(text))
+
+
+def read_rows(path: Path | str) -> Iterator[RetailRow]:
+    """Yield the rows of the gzip CSV file in file order, parsed."""
+    with gzip.open(path, "rb") as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        reader = csv.reader(text)
+        header = next(reader, None)
+        if header is None or tuple(header) != COLUMNS:
+            raise SourceError(
+                f"{path}: expected the header {','.join(COLUMNS)}, found {header!r}.")
+        for number, fields in enumerate(reader, start=2):
+            yield _row(number, fields, path)
+
+
+def _row(number: int, fields: list[str], path: Path | str) -> RetailRow:
+    try:
+        invoice, code, description, quantity, at, price, customer, country = fields
+        return RetailRow(
+            number=number, invoice=invoice, stock_code=code, description=description.strip(),
+            quantity=int(quantity),
+            at=datetime.datetime.strptime(at, "%Y-%m-%d %H:%M:%S").replace(
+                tzinfo=SOURCE_TIME_ZONE),
+            unit_price=parse_price(price), customer=customer, country=country)
+    except (ValueError, ArithmeticError) as error:
+        raise SourceError(f"{path}, line {number}: cannot read the row {fields!r}: {error}") \
+            from None
+
+
+def select_rows(rows: Iterable[RetailRow], *, start: datetime.date | None = None,
+                end: datetime.date | None = None) -> Iterator[RetailRow]:
+    """Keep the rows whose invoice date lies from `start` to `end`, both included."""
+    for row in rows:
+        day = row.at.date()
+        if start is not None and day < start:
+            continue
+        if end is not None and day > end:
+            # InvoiceDate never decreases, so nothing later can match.
+            return
+        yield row
+
+
+def group_invoices(rows: Iterable[RetailRow], limit: int | None = None) -> Iterator[Invoice]:
+    """Group consecutive rows of one invoice number; stop after `limit` invoices."""
+    block: list[RetailRow] = []
+    count = 0
+    for row in rows:
+        if block and row.invoice != block[0].invoice:
+            yield _invoice(block)
+            count += 1
+            block = []
+            if limit is not None and count >= limit:
+                return
+        block.append(row)
+    if block and (limit is None or count < limit):
+        yield _invoice(block)
+
+
+def _invoice(rows: list[RetailRow]) -> Invoice:
+    first = rows[0]
+    return Invoice(number=first.invoice, at=first.at, customer=first.customer, rows=tuple(rows))
+
+
+def read_invoices(path: Path | str, *, start: datetime.date | None = None,
+                  end: datetime.date | None = None,
+                  limit: int | None = None) -> Iterator[Invoice]:
+    """Yield the invoices of the file that fall in the date range, at most `limit` of them."""
+    return group_invoices(select_rows(read_rows(path), start=start, end=end), limit)
