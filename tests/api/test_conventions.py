@@ -90,6 +90,18 @@ def test_unknown_id_not_found(api, path):
     assert_problem(api.get(path), 404, "not_found")
 
 
+def test_unknown_customer_not_found(api, card):
+    with nothing_changes():
+        response = api.post("/orders", order_body(9999, [("A", 1)], [pay("4.00")]))
+
+    body = assert_problem(response, 404, "not_found")
+    assert body["errors"][0]["field"] == "customer"
+
+
+def test_unknown_status_filter_rejected(api):
+    assert_problem(api.get("/orders", status="lost"), 422, "validation_error")
+
+
 def test_unknown_line_not_found(api, customer, card):
     order = order_create(api, customer, [("A", 1)], [pay("4.00")])
 

@@ -61,6 +61,10 @@ def test_sale_underpaid_rejected(api, card):
 def test_store_proposes_25_percent_deposit(api, store):
     settings = expect(api.get("/settings"))
 
+    assert set(settings) >= {"currency", "deposit_percent", "minimum_deposit_percent",
+                             "tax_rate", "cash_rounding", "over_receipt_tolerance_percent",
+                             "ready_reminder_days"}
+    assert settings["currency"] == "USD"
     assert settings["deposit_percent"] == "25"
     assert settings["minimum_deposit_percent"] == "25"
 

@@ -4,6 +4,7 @@ collected in the same step."""
 import pytest
 
 from .helpers import (
+    adjust,
     assert_problem,
     buckets,
     deliver,
@@ -153,6 +154,28 @@ def test_manager_hands_over_with_balance(api, manager_api, ten_at_ten):
     assert handed["status"] == "delivered"
     assert handed["balance"] == "75.00"
     assert "delivered_with_balance" in actions
+
+
+def test_balance_paid_after_hand_over(api, manager_api, clerk_api, ten_at_ten):
+    expect(deliver(manager_api, ten_at_ten["number"]))
+
+    paid = expect(clerk_api.post(f"/orders/{ten_at_ten['number']}/payments",
+                                 pay("75.00", "card")))
+
+    assert paid["status"] == "delivered"
+    assert paid["balance"] == "0.00"
+
+
+def test_cash_above_due_at_hand_over_gives_change(api, clerk_api, customer, card, scarf):
+    order = order_create(clerk_api, customer, [("A", 1), ("B", 1)], [pay("8.50")])
+    expect(deliver(clerk_api, order["number"], [(line_of(order, "A")["id"], 1)]))
+    adjust(api, "B", 1)
+
+    handed = expect(deliver(clerk_api, order["number"], payments=[pay("30.00")]))
+
+    assert handed["status"] == "delivered"
+    assert handed["payments"][-1]["change"] == "4.50"
+    assert handed["balance"] == "0.00"
 
 
 def test_layaway_handed_over_only_when_paid(api, customer, card):

@@ -253,6 +253,16 @@ def test_refund_to_store_credit(api, paid_card_and_scarf, customer):
     assert credit_of(api, customer) == "10.00"
 
 
+def test_refund_of_store_credit_payment_restores_credit(api, make_customer, card):
+    regular = make_customer("Regular R", store_credit=Decimal("10.00"))
+    order = order_create(api, regular, [("A", 2)], [pay("8.00", "store_credit")])
+
+    refunded = expect(refund(api, order, "8.00"))
+
+    assert refunded["payments"][-1]["tender"] == "store_credit"
+    assert credit_of(api, regular) == "10.00"
+
+
 def test_refund_moves_money_only(api, paid_card_and_scarf):
     before = expect(api.get(f"/orders/{paid_card_and_scarf['number']}"))
 

@@ -101,6 +101,13 @@ def test_reorder_point_request_joins_po(api, make_item):
     assert item_get(api, "R")["on_order_for_stock"] == 6
 
 
+def test_po_keeps_expected_date(api, scarf):
+    po = po_create(api, include=False, lines=[("B", 1)], expected_date="2027-01-15")
+
+    assert po["expected_date"] == "2027-01-15"
+    assert po["vendor"] == "V"
+
+
 def test_draft_po_takes_more_lines(api, card, scarf):
     po = po_create(api, include=False, lines=[("B", 2)])
 
@@ -182,6 +189,17 @@ def test_po_cancel_reopens_requests_needing_ordering(api, customer, scarf):
     assert scarf_record["on_order"] == 0
     assert scarf_record["requested_for_customers"] == 1
     assert line_of(order_get(api, order["number"]), "B")["back_ordered"] == 1
+
+
+def test_draft_po_cancel_reopens_requests(api, customer, scarf):
+    order_create(api, customer, [("B", 1)], [pay("30.00")])
+    po = po_create(api)
+
+    expect(api.post(f"/purchase-orders/{po['number']}/cancel", {"reason": "wrong vendor"}))
+    [request] = requests_of(api, sku="B")
+
+    assert (request["status"], request["needs_ordering"]) == ("open", True)
+    assert item_get(api, "B")["on_order"] == 0
 
 
 def test_reopened_request_joins_next_po(api, customer, scarf):

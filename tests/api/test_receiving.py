@@ -312,6 +312,20 @@ def test_close_short_reopens_uncovered_requests(api, two_waiting):
     assert item_get(api, "B")["requested_for_customers"] == 1
 
 
+def test_close_short_after_partial_receipt(api, two_waiting):
+    first, second, po = two_waiting
+    line_id = po_line_of(po, "B")["id"]
+    receive(api, po["number"], (line_id, 1))
+
+    receipt = receive(api, po["number"], (line_id, 0, True))
+    [request] = requests_of(api, status="open")
+
+    assert receipt["notices"] == []
+    assert request["order"] == second["number"]
+    assert request["needs_ordering"] is True
+    assert expect(api.get(f"/purchase-orders/{po['number']}"))["status"] == "received"
+
+
 def test_closed_short_line_takes_no_more(api, two_waiting):
     first, second, po = two_waiting
     line_id = po_line_of(po, "B")["id"]
