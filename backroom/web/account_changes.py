@@ -1,8 +1,8 @@
 """Changes to users that the accounts services do not offer yet.
 
-NOTE: these writes belong in backroom.accounts.services; they live here
-until that module has per-user permissions, token revocation and
-deactivation, and then the screens should call those instead.
+NOTE: these writes belong in backroom.accounts.services. They live here
+because that module has no per-user permissions, token revocation or
+deactivation yet. Once it has, the screens should call those instead.
 """
 
 from django.contrib.auth.models import Permission, User

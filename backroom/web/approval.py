@@ -1,7 +1,7 @@
 """Manager approval for guarded actions.
 
-When a service raises PermissionDenied, the screen asks a manager to sign
-in for that one action: their password is checked, they must hold the
+When a service raises PermissionDenied, the screen prompts a manager to
+sign in for that one action: their password is checked, they must hold the
 permission, and the service runs as the manager. The approval is written to
 the audit trail in the same transaction, so it exists only if the action
 succeeded. The manager's session is never started.

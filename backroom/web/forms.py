@@ -29,7 +29,7 @@ class Approval:
 
 @dataclass
 class FormState:
-    """What one form shows again after a failed submit."""
+    """The typed values, field errors and approval prompt of one form after a failed submit."""
 
     name: str = ""
     values: dict[str, Any] = field(default_factory=dict)

@@ -63,7 +63,9 @@ class SalesLine:
         if order_type == OrderType.SALE:
             return f"take {free} now" + (f" · {rest} not in stock" if rest else "")
         verb = "take" if self.plan == PLAN_TAKE_NOW else "reserve"
-        parts = [f"{verb} {free}" + (" now" if verb == "take" else "")] if free else []
+        parts = []
+        if free:
+            parts.append(f"{verb} {free} now" if verb == "take" else f"{verb} {free}")
         if rest:
             parts.append(f"order {rest}")
         return " · ".join(parts)

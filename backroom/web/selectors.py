@@ -22,7 +22,7 @@ from backroom.purchasing.models import (
     ReceivingNotice,
     RequestStatus,
 )
-from backroom.sales.models import Order, OrderLine, OrderStatus, PaymentKind
+from backroom.sales.models import Order, OrderLine, OrderStatus
 from backroom.sales.totals import delivered_value
 
 # The order status lists: key, title, statuses shown.
@@ -134,7 +134,7 @@ def order_for_page(number: str) -> Order:
 
 
 def amount_due_at_delivery(order: Order, lines: list[OrderLine]) -> Decimal:
-    """What "Deliver" of everything ready collects: goods handed over minus paid."""
+    """Return what "Deliver" of everything ready collects: goods handed over minus paid."""
     ready = {line.pk: line.ready for line in lines if line.ready}
     if not ready:
         return ZERO
@@ -150,7 +150,7 @@ def order_timeline(order: Order) -> QuerySet[Event]:
 
 
 def line_requests(order: Order) -> dict[int, list[PurchaseRequest]]:
-    """The live purchase requests of each line, with their PO."""
+    """Return the live purchase requests of each line of the order, with their PO."""
     found: dict[int, list[PurchaseRequest]] = {}
     for request in (PurchaseRequest.objects.filter(
             order=order, status__in=[RequestStatus.OPEN, RequestStatus.ON_ORDER])
@@ -197,7 +197,7 @@ def purchase_order_for_page(number: str) -> PurchaseOrder:
 
 
 def po_lines_with_coverage(po: PurchaseOrder) -> list[PurchaseOrderLine]:
-    """The PO's lines, each with `.covers`: the customer requests it serves."""
+    """Return the PO's lines, each with `.covers`: the customer requests it serves."""
     lines = list(po.lines.select_related("item").order_by("id"))
     covers: dict[int, list[PurchaseRequest]] = {}
     for request in (PurchaseRequest.objects.filter(
@@ -228,7 +228,3 @@ def customer_balance_due(customer_id: int) -> Decimal:
     totals = owing.aggregate(total=Sum("total", default=ZERO), paid=Sum("paid", default=ZERO))
     return totals["total"] - totals["paid"]
 
-
-def refunds_of(order: Order) -> Decimal:
-    return order.payments.filter(kind=PaymentKind.REFUND, voided_at__isnull=True).aggregate(
-        total=Sum("amount", default=ZERO))["total"]

@@ -1,4 +1,4 @@
-"""Template helpers of the counter screens: money, menu, status badges, field errors."""
+"""Template helpers of the counter screens: money, the menu, labels and audit details."""
 
 from decimal import Decimal
 from typing import Any
@@ -46,19 +46,17 @@ def menu(context: dict[str, Any]) -> dict[str, Any]:
     return {"entries": entries}
 
 
-@register.simple_tag
-def can(user: Any, permission: str) -> bool:
-    return has_permission(user, permission)
-
-
-@register.filter
-def field_error(errors: dict[str, str] | None, name: str) -> str:
-    """Return the error message for one field of a form state, or ''."""
-    if not errors:
-        return ""
-    return errors.get(name, "")
-
-
 @register.filter
 def label_of(value: str) -> str:
     return str(value).replace("_", " ").capitalize()
+
+
+@register.filter
+def event_detail(detail: dict[str, Any]) -> str:
+    """Render an audit event's detail as 'Key value, Key value' for the timeline."""
+    parts = []
+    for key, value in detail.items():
+        if isinstance(value, list | dict):
+            continue  # Line lists repeat what the lines table shows.
+        parts.append(f"{label_of(key)} {value}")
+    return ", ".join(parts)

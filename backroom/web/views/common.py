@@ -21,7 +21,7 @@ def page(request: HttpRequest, context: dict[str, Any], template: str,
 
 
 def is_htmx(request: HttpRequest) -> bool:
-    """Whether htmx sent the request (django-htmx sets `request.htmx`)."""
+    """Return True when htmx sent the request (django-htmx sets `request.htmx`)."""
     return bool(getattr(request, "htmx", False))
 
 
@@ -34,7 +34,7 @@ def allowed(request: HttpRequest, permission: str) -> bool:
 
 
 def paginate(request: HttpRequest, rows: QuerySet[Any], size: int = PAGE_SIZE) -> Page:
-    """One page of a queryset; LIMIT and OFFSET run in the database."""
+    """Return one page of a queryset; LIMIT and OFFSET run in the database."""
     return Paginator(rows, size).get_page(request.GET.get("page"))
 
 

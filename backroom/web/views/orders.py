@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from backroom.core.errors import NotFound
 from backroom.core.models import StoreSettings
 from backroom.core.money import percent_of
-from backroom.sales.models import Order, OrderStatus, PaymentKind, Tender
+from backroom.sales.models import Order, OrderStatus, Tender
 from backroom.sales.payments import (
     PaymentInput,
     order_add_payment,
@@ -84,7 +84,6 @@ def _render(request: HttpRequest, order: Order, state: FormState,
         "tenders": Tender.choices, "refund_choices": REFUND_CHOICES,
         "proposed_deposit": _proposed_deposit(order),
         "open": order.status not in (OrderStatus.CANCELLED, OrderStatus.DELIVERED),
-        "payment_kinds": PaymentKind,
     }
     return page(request, context, "web/order.html", status=status)
 
@@ -320,7 +319,7 @@ LINE_ACTIONS: dict[str, Callable[[FormState, str, int], Call | None]] = {
 
 @login_required
 def order_label(request: HttpRequest, number: str) -> HttpResponse:
-    """A printable pick-up label: order, customer, the goods ready and the balance."""
+    """Render the printable pick-up label: order, customer, the goods ready and the balance."""
     order = _order_or_404(number)
     lines = [line for line in order.lines.select_related("item").order_by("position")
              if line.ready]

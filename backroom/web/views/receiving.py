@@ -76,7 +76,7 @@ def _receive(request: HttpRequest, state: FormState, po: PurchaseOrder,
 
 
 def _error_index(field: str | None) -> int | None:
-    """The line index in a field name such as 'lines[2].quantity'."""
+    """Return the line index in a field name such as 'lines[2].quantity', or None."""
     if not field or not field.startswith("lines["):
         return None
     number = field[len("lines["):].split("]", 1)[0]
