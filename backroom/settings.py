@@ -14,6 +14,7 @@ BACKROOM_SMTP_TLS, BACKROOM_MAIL_FROM  outgoing mail for customer notices; witho
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -89,12 +90,13 @@ TEMPLATES = [
 ]
 
 
-def _database() -> dict:
+def _database() -> dict[str, Any]:
     url = os.environ.get("DATABASE_URL")
     if not url:
         HOME.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{HOME / 'backroom.sqlite3'}"
-    config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    config: dict[str, Any] = dict(
+        dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # IMMEDIATE takes the write lock when a transaction starts, so two
         # terminals never both read and then fail to upgrade to a write.

@@ -68,9 +68,11 @@ def _order_violations() -> list[str]:
     for line in OrderLine.objects.only("order_id", "pending", "delivered", "ready",
                                        "back_ordered", "cancelled", "line_total", "tax"):
         lines_by_order[line.order_id].append(line)
-    for order in Order.objects.only("pk", "number", "status", "total", "paid", "finalized_at"):
+    for order in Order.objects.only("pk", "number", "status", "total", "paid", "finalized_at",
+                                    "voided_at"):
         lines = lines_by_order.get(order.pk, [])
-        status = derive_order_status(lines, order.finalized_at is not None)
+        status = derive_order_status(lines, order.finalized_at is not None,
+                                     order.voided_at is not None)
         if order.status != status:
             problems.append(f"order {order.number}: status {order.status}, buckets say {status}")
         total = sum((line.line_total + line.tax for line in lines), ZERO)

@@ -428,6 +428,33 @@ def _receive_line(po: PurchaseOrder, po_line: PurchaseOrderLine, item: Item, qua
               quantity=quantity, received_after=po_line.received, receipt=receipt.number,
               on_hand_after=item.on_hand)
     stock_offer(item, quantity, audit, source="receipt", receipt=receipt, po_line=po_line)
+    _stock_requests_settle(po_line, audit)
+
+
+def _stock_requests_settle(po_line: PurchaseOrderLine, audit: AuditLog) -> None:
+    """Mark the line's for-stock requests fulfilled as far as its units have arrived.
+
+    Customer requests on the line were served first; the for-stock requests
+    may then cover only what is still to come.
+    """
+    linked = list(po_line.requests.filter(status=RequestStatus.ON_ORDER).order_by("id"))
+    excess = sum(request.quantity for request in linked) - po_line.open_quantity
+    now = timezone.now()
+    for request in linked:
+        if excess <= 0:
+            break
+        if request.order_line_id is not None:
+            continue
+        arrived = min(excess, request.quantity)
+        excess -= arrived
+        request.quantity -= arrived
+        request.served += arrived
+        request.updated_at = now
+        if request.quantity == 0:
+            request.status = RequestStatus.FULFILLED
+        request.save(update_fields=["quantity", "served", "status", "updated_at"])
+        audit.add("stock_request_received", item=request.item_id, request=request.pk,
+                  quantity=arrived, quantity_after=request.quantity)
 
 
 def _close_short(po: PurchaseOrder, po_line: PurchaseOrderLine, audit: AuditLog) -> None:

@@ -107,6 +107,8 @@ def order_create(*, user, order_type: str, customer_id: int | None, lines: list[
 def order_finalize(*, user, number: str, payments: list[PaymentInput]) -> Order:
     """Finalize an order on hold: decide every line, take the payments."""
     order = _order_locked_for_items(number)
+    if order.voided_at is not None:
+        raise InvalidState(f"Order {order.number} is voided; it cannot be finalized.")
     if order.finalized_at is not None:
         raise InvalidState(f"Order {order.number} is already finalized.")
     _customer_for(order.type, order.customer_id, finalizing=True)

@@ -38,10 +38,11 @@ def line_status(line: OrderLine) -> str:
     return LineStatus.CANCELLED
 
 
-def derive_order_status(lines: Iterable[OrderLine], finalized: bool) -> str:
+def derive_order_status(lines: Iterable[OrderLine], finalized: bool,
+                        voided: bool = False) -> str:
     lines = list(lines)
     if not finalized:
-        return OrderStatus.ON_HOLD
+        return OrderStatus.CANCELLED if voided else OrderStatus.ON_HOLD
     if any(line.back_ordered for line in lines):
         return OrderStatus.WAITING
     if any(line.ready for line in lines):
@@ -100,7 +101,8 @@ def order_sync(orders: Iterable[Order],
     for order in orders:
         lines = lines_by_order.get(order.pk, [])
         before = order.status
-        order.status = derive_order_status(lines, order.finalized_at is not None)
+        order.status = derive_order_status(lines, order.finalized_at is not None,
+                                           order.voided_at is not None)
         order.subtotal = sum((line.line_total for line in lines), ZERO)
         order.tax = sum((line.tax for line in lines), ZERO)
         order.total = order.subtotal + order.tax
@@ -129,4 +131,5 @@ def _paid_by_order(order_ids: list[int]) -> dict[int, Decimal]:
             given=Sum("amount", filter=Q(kind=PaymentKind.REFUND), default=ZERO),
         )
     )
-    return {row["order_id"]: row["taken"] - row["given"] for row in rows}
+    # SQLite returns sums without their trailing zeros, so round to the cent.
+    return {row["order_id"]: round_money(row["taken"] - row["given"]) for row in rows}

@@ -79,9 +79,6 @@ def test_timeline_records_stock_after_hand_over(api, article_flow):
         ("A", 1, 9), ("B", 1, 0)]
 
 
-@pytest.mark.xfail(connection.vendor == "sqlite", strict=True, reason=(
-    "on SQLite the order_finalized event records paid '34' instead of '34.00': the "
-    "paid amount summed from the payments is logged before it is read back"))
 def test_timeline_money_has_two_places(api, article_flow):
     amounts = [(event["action"], name, value) for event in events_of(api, article_flow)
                for name, value in event["detail"].items() if name in MONEY_FIELDS]

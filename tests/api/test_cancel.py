@@ -192,8 +192,6 @@ def test_void_unlinks_request_on_submitted_po(api, card_and_scarf):
     assert item_get(api, "B")["on_order_for_customers"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "voiding an order on hold leaves its status 'on_hold' instead of 'cancelled'"))
 def test_void_cancels_held_order(api, customer, card):
     held = order_create(api, customer, [("A", 1)], hold=True)
 
@@ -203,8 +201,6 @@ def test_void_cancels_held_order(api, customer, card):
     assert line_of(order, "A")["cancelled"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a voided order on hold can still be finalized: POST /finalize returns 200"))
 def test_voided_held_order_cannot_be_finalized(api, customer, card):
     held = order_create(api, customer, [("A", 1)], hold=True)
     expect(void(api, held, refund="none"))

@@ -124,9 +124,6 @@ def test_receipt_surplus_serves_back_order_on_other_po(api, customer, other_cust
     assert other_line["quantity"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a request for stock stays on_order with quantity 4 after its PO line is received "
-    "in full, so the PO line keeps 'covering' 4 units that already arrived"))
 def test_receipt_fulfils_stock_request(api, customer, scarf):
     expect(api.post("/purchase-requests", {"sku": "B", "quantity": 4}), 201)
     order_create(api, customer, [("B", 1)], [pay("30.00")])

@@ -149,8 +149,6 @@ def test_replay_without_stock_buys_and_settles(retail_path, retail_invoices, qui
 
 @pytest.mark.data
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="receiving a PO line never closes its for-stock "
-                                       "(reorder) requests, so they stay on order")
 def test_replay_leaves_no_request_on_received_line(retail_path, quiet_mail):
     Replay(ReplayOptions(path=retail_path, invoices=3, progress=False, settle_days=30),
            ReplayPolicy(opening_stock=False)).run()
