@@ -4,7 +4,6 @@ import re
 from datetime import datetime
 
 import pytest
-from django.db import connection
 
 from .helpers import (
     deliver,
