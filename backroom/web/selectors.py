@@ -54,6 +54,7 @@ class ListFilter:
     vendor: str = ""
     older_than_days: int | None = None
     sort: str = ""
+    order_type: str = ""
 
 
 def status_list_statuses(key: str) -> list[str]:
@@ -78,6 +79,8 @@ def orders_list(filters: ListFilter) -> QuerySet[Order]:
             item__vendor__code__iexact=filters.vendor).values("order_id"))
     if filters.older_than_days is not None:
         orders = orders.filter(created_at__lte=_days_ago(filters.older_than_days))
+    if filters.order_type:
+        orders = orders.filter(type=filters.order_type)
     if filters.sort in ORDER_SORTS:
         return orders.order_by(ORDER_SORTS[filters.sort], "-id")
     return orders.order_by("-id")
@@ -95,6 +98,8 @@ def lines_list(filters: ListFilter) -> QuerySet[OrderLine]:
         lines = lines.filter(item__vendor__code__iexact=filters.vendor)
     if filters.older_than_days is not None:
         lines = lines.filter(order__created_at__lte=_days_ago(filters.older_than_days))
+    if filters.order_type:
+        lines = lines.filter(order__type=filters.order_type)
     if filters.sort in LINE_SORTS:
         return lines.order_by(LINE_SORTS[filters.sort], "position")
     back_ordered_first = Case(When(back_ordered__gt=0, then=Value(0)), default=Value(1),

@@ -173,3 +173,19 @@ def test_vendor_create_bad_lead_time(owner_client, db):
     assert "Lead time 400 days is out of range" in response.context["state"].errors[
         "lead_time_days"]
     assert not Vendor.objects.exists()
+
+
+def test_filter_by_order_type(owner, owner_client, orders, customer):
+    special = order_create(user=owner, order_type="special_order", customer_id=customer.pk,
+                           lines=[LineInput(sku="A", quantity=1)], payments=[])
+
+    response = owner_client.get("/orders/?status=waiting&type=special_order")
+
+    assert [o.number for o in response.context["page_obj"]] == [special.number]
+
+
+def test_unknown_order_type_filter(owner_client, orders):
+    response = owner_client.get("/orders/?status=waiting&type=barter")
+
+    assert response.context["errors"]["type"] == "Unknown order type 'barter'; showing every type."
+    assert len(response.context["page_obj"]) == 1

@@ -255,3 +255,15 @@ def test_pick_up_label(owner_client, paid_order):
 def test_unknown_operation_is_404(owner_client, paid_order):
     assert owner_client.post(line_url(paid_order, "A", "explode")).status_code == 404
     assert owner_client.post(f"/orders/{paid_order.number}/explode/").status_code == 404
+
+
+def test_add_line_to_order_on_hold(owner, owner_client, customer, card, scarf, store):
+    order = new_order(owner, customer, None, hold=True)
+
+    response = owner_client.post(f"/orders/{order.number}/add-line/",
+                                 {"sku": "A", "quantity": "2"})
+
+    assert response.status_code == 302
+    assert order.lines.count() == 3
+    order.refresh_from_db()
+    assert order.status == "on_hold"

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
+from backroom.sales.models import OrderType
 from backroom.web import selectors
 from backroom.web.selectors import ListFilter
 from backroom.web.views.common import is_htmx, page, paginate, query_without_page
@@ -26,7 +27,12 @@ def _filters(request: HttpRequest) -> tuple[ListFilter, dict[str, str]]:
             age = int(age_text)
         else:
             errors["age"] = f"'{age_text}' is not a whole number of days."
-    filters = ListFilter(status=status, customer=request.GET.get("customer", "").strip(),
+    order_type = request.GET.get("type", "")
+    if order_type and order_type not in OrderType.values:
+        errors["type"] = f"Unknown order type '{order_type}'; showing every type."
+        order_type = ""
+    filters = ListFilter(status=status, order_type=order_type,
+                         customer=request.GET.get("customer", "").strip(),
                          item=request.GET.get("item", "").strip(),
                          vendor=request.GET.get("vendor", "").strip(), older_than_days=age,
                          sort=request.GET.get("sort", ""))
@@ -41,6 +47,7 @@ def status_list(request: HttpRequest) -> HttpResponse:
     context = {
         "lists": selectors.STATUS_LISTS, "filters": filters, "errors": errors,
         "as_lines": as_lines, "page_obj": paginate(request, rows),
+        "order_types": OrderType.choices,
         "query": query_without_page(request),
         "title": dict((key, title) for key, title, _ in selectors.STATUS_LISTS)[filters.status],
     }
