@@ -1,0 +1,194 @@
+"""Benchmark: the back-order flow of the product specification, repeated.
+
+    .venv/bin/python bench/flow.py sqlite|postgres [--iterations N] [--no-http]
+
+Each iteration runs the flow of a sales order for customer C with one card
+in stock and one scarf to order: order with 34.00 paid, hand over the card,
+a purchase order for the vendor's requests, submit, receive the scarf, hand
+it over. It runs three ways in the same process and database:
+
+- services: the Python services, as the counter calls them;
+- floor: the same row changes and audit rows as the fewest plain SQL
+  statements, one transaction per step, through the raw driver (sqlite3 or
+  psycopg) on the same schema;
+- http: the REST API, through gunicorn with one worker on 127.0.0.1.
+
+Results (per-iteration mean and p95 in milliseconds, and the ratios to the
+floor) go to bench/results/flow-<database>-<time>.json.
+"""
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import REPO, database, django_command, machine, write_result  # noqa: E402
+
+WARM_UP = 5
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("database", choices=["sqlite", "postgres"])
+    parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--no-http", action="store_true")
+    args = parser.parse_args()
+
+    with database(args.database) as env:
+        django_command(env, "migrate", "-v", "0")
+        out = Path(env["BACKROOM_HOME"]) / "flow.json"
+        subprocess.run([sys.executable, __file__, "--inner", str(out), str(args.iterations),
+                        "0" if args.no_http else "1"], cwd=REPO, env=env, check=True)
+        timings = json.loads(out.read_text())
+
+    result = {"benchmark": "flow", "database": args.database,
+              "iterations": args.iterations, "machine": machine(), **timings}
+    path = write_result(f"flow-{args.database}", result)
+    print(json.dumps(result, indent=2))
+    print(f"written to {path}")
+
+
+# ---------------------------------------------------------------- inside the bench database
+
+
+def inner(out: Path, iterations: int, with_http: bool) -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backroom.settings")
+    django.setup()
+    from django.conf import settings
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+    store = _store_setup()
+    services = _time(lambda: _flow_services(store), iterations)
+    floor = _time(_floor_flow(store), iterations)
+    result = {"services_ms": services, "floor_ms": floor,
+              "services_to_floor": round(services["mean"] / floor["mean"], 2)}
+    if with_http:
+        http = _time_http(store, iterations)
+        result["http_ms"] = http
+        result["http_to_floor"] = round(http["mean"] / floor["mean"], 2)
+    out.write_text(json.dumps(result))
+
+
+def _store_setup() -> dict:
+    from decimal import Decimal
+
+    from backroom.accounts.services import roles_ensure, token_create, user_create
+    from backroom.catalog.models import Item, Vendor
+    from backroom.core.models import StoreSettings
+    from backroom.customers.models import Customer
+
+    roles_ensure()
+    StoreSettings.load()
+    user = user_create(username="bench", role="owner", password="bench-Pass-2026")
+    vendor = Vendor.objects.create(code="V", name="Vendor V", lead_time_days=5)
+    customer = Customer.objects.create(name="Customer C", email="c@example.com")
+    card = Item.objects.create(sku="A", description="birthday card", price=Decimal("4.00"),
+                               cost=Decimal("1.50"), vendor=vendor, on_hand=1_000_000,
+                               taxable=False)
+    scarf = Item.objects.create(sku="B", description="blue scarf", price=Decimal("30.00"),
+                                cost=Decimal("15.00"), vendor=vendor, taxable=False)
+    return {"user": user, "vendor": vendor, "customer": customer, "card": card,
+            "scarf": scarf, "token": token_create(user=user)[1]}
+
+
+def _time(flow, iterations: int) -> dict:
+    for _ in range(WARM_UP):
+        flow()
+    samples = []
+    for _ in range(iterations):
+        started = time.perf_counter()
+        flow()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return {"mean": round(statistics.fmean(samples), 2),
+            "p50": round(samples[len(samples) // 2], 2),
+            "p95": round(samples[int(0.95 * (len(samples) - 1))], 2)}
+
+
+def _flow_services(store: dict) -> None:
+    from decimal import Decimal
+
+    from backroom.purchasing.services import (
+        ReceiveLineInput,
+        purchase_order_create,
+        purchase_order_receive,
+        purchase_order_submit,
+    )
+    from backroom.sales.payments import PaymentInput
+    from backroom.sales.services import DeliverLine, LineInput, order_create, order_deliver
+
+    user = store["user"]
+    order = order_create(user=user, order_type="sales_order", customer_id=store["customer"].pk,
+                         lines=[LineInput(sku="A", quantity=1), LineInput(sku="B", quantity=1)],
+                         payments=[PaymentInput(amount=Decimal("34.00"), tender="cash")])
+    card_line = order.lines.get(item_id=store["card"].pk)
+    order_deliver(user=user, number=order.number,
+                  lines=[DeliverLine(line_id=card_line.pk, quantity=1)])
+    po = purchase_order_create(user=user, vendor="V", include_purchase_requests=True)
+    purchase_order_submit(user=user, number=po.number)
+    po_line = po.lines.get()
+    purchase_order_receive(user=user, number=po.number,
+                           lines=[ReceiveLineInput(line_id=po_line.pk, quantity=1)])
+    order_deliver(user=user, number=order.number)
+
+
+def _floor_flow(store: dict):
+    """Return a function that runs the flow as plain SQL through the raw driver."""
+    from floor import FloorFlow
+
+    return FloorFlow.connect(store).run
+
+
+# ---------------------------------------------------------------- over HTTP
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def serve(workers: int) -> tuple[subprocess.Popen, int]:
+    """Start gunicorn on a free loopback port with the bench database; wait until it answers."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(REPO / ".venv" / "bin" / "gunicorn"), "backroom.wsgi:application",
+         "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+        cwd=REPO, env=dict(os.environ))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return server, port
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise RuntimeError(f"gunicorn did not listen on port {port} within 60 s")
+
+
+def _time_http(store: dict, iterations: int) -> dict:
+    from http_flow import HttpFlow
+
+    server, port = serve(1)
+    try:
+        client = HttpFlow("127.0.0.1", port, store["token"])
+        return _time(client.run, iterations)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--inner":
+        inner(Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1")
+    else:
+        main()

@@ -1,0 +1,162 @@
+"""Benchmark: cost of the busiest screens with 10 thousand to 1 million order lines stored.
+
+    .venv/bin/python bench/scale.py sqlite|postgres [--sizes 10000,100000,1000000]
+
+For each size a fresh database is seeded with plain SQL inserts (orders of ten
+lines, one order in fifty waiting for one back-ordered unit with its
+purchase request), plus three items with 1,000 waiting customers each on a
+submitted purchase order line. Then it measures:
+
+- the first page (50 lines) of the waiting list, through the selector and
+  paginator the API uses, and through HTTP (gunicorn, one worker): p50, p95;
+- receiving one PO line of 1,000 units that serves 1,000 waiting requests;
+- finalizing one five-line sales order through `order_create`.
+
+Results go to bench/results/scale-<database>-<time>.json.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import REPO, database, django_command, machine, write_result  # noqa: E402
+
+LINES_PER_ORDER = 10
+WAITING_ONE_IN = 50
+RECEIPT_REQUESTS = 1000
+RECEIPT_SAMPLES = 3
+PAGE_SAMPLES = 40
+FINALIZE_SAMPLES = 20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("database", choices=["sqlite", "postgres"])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--no-http", action="store_true")
+    args = parser.parse_args()
+
+    results = {}
+    for size in [int(text) for text in args.sizes.split(",")]:
+        with database(args.database) as env:
+            django_command(env, "migrate", "-v", "0")
+            out = Path(env["BACKROOM_HOME"]) / "scale.json"
+            subprocess.run([sys.executable, __file__, "--inner", str(out), str(size),
+                            "0" if args.no_http else "1"], cwd=REPO, env=env, check=True)
+            results[str(size)] = json.loads(out.read_text())
+            print(size, json.dumps(results[str(size)]), flush=True)
+
+    result = {"benchmark": "scale", "database": args.database, "machine": machine(),
+              "sizes": results}
+    path = write_result(f"scale-{args.database}", result)
+    print(f"written to {path}")
+
+
+def _spread(samples: list[float]) -> dict:
+    samples = sorted(samples)
+    return {"p50": round(samples[len(samples) // 2], 2),
+            "p95": round(samples[int(0.95 * (len(samples) - 1))], 2),
+            "mean": round(statistics.fmean(samples), 2)}
+
+
+def inner(out: Path, size: int, with_http: bool) -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backroom.settings")
+    django.setup()
+    from django.conf import settings
+    from seed import seed_store
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+    started = time.perf_counter()
+    store = seed_store(size, LINES_PER_ORDER, WAITING_ONE_IN, RECEIPT_REQUESTS,
+                       RECEIPT_SAMPLES)
+    result: dict = {"seed_seconds": round(time.perf_counter() - started, 1),
+                    "order_lines": store["lines"]}
+    result["waiting_page_service_ms"] = _spread(_page_samples())
+    if with_http:
+        result["waiting_page_http_ms"] = _spread(_http_page_samples(store["token"]))
+    result["receive_1000_ms"] = _spread(_receipt_samples(store))
+    result["finalize_ms"] = _spread(_finalize_samples(store))
+    out.write_text(json.dumps(result))
+
+
+def _page_samples() -> list[float]:
+    from backroom.api.pagination import paginate
+    from backroom.sales import selectors
+
+    samples = []
+    for _ in range(PAGE_SAMPLES):
+        started = time.perf_counter()
+        lines = selectors.lines_filter(statuses=["waiting"], customer=None, sku=None,
+                                       order_type=None)
+        page = paginate(lines, keys=[("back_ordered_first", False), ("id", True)], limit=50,
+                        cursor=None,
+                        render=lambda rows: [selectors.line_row_dict(line) for line in rows])
+        assert len(page["items"]) == 50
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def _http_page_samples(token: str) -> list[float]:
+    from flow import serve
+    from http_flow import HttpFlow
+
+    server, port = serve(1)
+    try:
+        client = HttpFlow("127.0.0.1", port, token)
+        samples = []
+        for _ in range(PAGE_SAMPLES):
+            started = time.perf_counter()
+            page = client.call("GET", "/orders?status=waiting&view=lines&limit=50")
+            assert len(page["items"]) == 50
+            samples.append((time.perf_counter() - started) * 1000)
+        return samples
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _receipt_samples(store: dict) -> list[float]:
+    from backroom.purchasing.models import ReceivingNotice
+    from backroom.purchasing.services import ReceiveLineInput, purchase_order_receive
+
+    samples = []
+    for number, line_id in store["receipt_lines"]:
+        started = time.perf_counter()
+        purchase_order_receive(user=store["user"], number=number, lines=[
+            ReceiveLineInput(line_id=line_id, quantity=RECEIPT_REQUESTS)])
+        samples.append((time.perf_counter() - started) * 1000)
+    assert ReceivingNotice.objects.count() == RECEIPT_REQUESTS * RECEIPT_SAMPLES
+    return samples
+
+
+def _finalize_samples(store: dict) -> list[float]:
+    from decimal import Decimal
+
+    from backroom.sales.payments import PaymentInput
+    from backroom.sales.services import LineInput, order_create
+
+    samples = []
+    for _ in range(FINALIZE_SAMPLES):
+        started = time.perf_counter()
+        order_create(user=store["user"], order_type="sales_order",
+                     customer_id=store["customer"],
+                     lines=[LineInput(sku=sku, quantity=1) for sku in store["stock_skus"][:5]],
+                     payments=[PaymentInput(amount=Decimal("5.00"), tender="card")])
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--inner":
+        inner(Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1")
+    else:
+        main()
