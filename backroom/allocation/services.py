@@ -20,6 +20,7 @@ from backroom.allocation.decide import (
 )
 from backroom.catalog.models import Item
 from backroom.core.audit import AuditLog
+from backroom.core.bulk import update_grouped
 from backroom.purchasing.models import (
     POStatus,
     PurchaseOrderLine,
@@ -100,10 +101,9 @@ def stock_offer(item: Item, units: int, audit: AuditLog, *, source: str,
     if item.tracked:
         item.reserved += result.served
         Item.objects.filter(pk=item.pk).update(reserved=item.reserved)
-    OrderLine.objects.bulk_update(list(lines.values()), ["back_ordered", "ready"], batch_size=500)
-    PurchaseRequest.objects.bulk_update(
-        [request for request, _, _ in chosen],
-        ["quantity", "served", "status", "updated_at"], batch_size=500)
+    update_grouped(OrderLine, list(lines.values()), ["back_ordered", "ready"])
+    update_grouped(PurchaseRequest, [request for request, _, _ in chosen],
+                   ["quantity", "served", "status", "updated_at"])
     if changed_po_lines:
         PurchaseOrderLine.objects.bulk_update(list(changed_po_lines.values()), ["quantity"])
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from backroom.core.bulk import update_grouped
 from backroom.core.money import HUNDRED, ZERO, percent_of, round_money
 from backroom.sales.models import LineStatus, Order, OrderLine, OrderStatus, Payment, PaymentKind
 
@@ -111,14 +112,7 @@ def order_sync(orders: Iterable[Order],
             order.ready_at = now
             if before == OrderStatus.WAITING:
                 became_ready.append(order)
-    fields = ["status", "subtotal", "tax", "total", "paid", "ready_at"]
-    if len(orders) == 1:
-        # A plain UPDATE costs far less to build than bulk_update's CASE per field.
-        order = orders[0]
-        Order.objects.filter(pk=order.pk).update(
-            **{name: getattr(order, name) for name in fields})
-    else:
-        Order.objects.bulk_update(orders, fields, batch_size=500)
+    update_grouped(Order, orders, ["status", "subtotal", "tax", "total", "paid", "ready_at"])
     return became_ready
 
 
