@@ -1,8 +1,9 @@
 """Fixtures of the REST API tests.
 
 Every test in this folder ends with a check of the engine's invariants
-(buckets, reservations, request coverage, order status and paid amount),
-run inside the test's own call so that a violation fails that test.
+(buckets, reservations, request coverage, order status and paid amount) and
+of the item record's buckets. The check runs inside the test's own call, so
+a violation fails that test.
 """
 
 from decimal import Decimal
@@ -15,6 +16,8 @@ from backroom.catalog.models import Item, Vendor
 from backroom.core.invariants import invariant_violations
 from backroom.customers.models import Customer
 
+from .helpers import bucket_violations
+
 PASSWORD = "counter-Pass-2026"
 
 
@@ -22,7 +25,7 @@ PASSWORD = "counter-Pass-2026"
 def pytest_runtest_call(item):
     result = yield
     if "db" in item.fixturenames:
-        violations = invariant_violations()
+        violations = invariant_violations() + bucket_violations()
         assert violations == [], "invariants broken after the test:\n" + "\n".join(violations)
     return result
 

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from backroom.catalog.models import Barcode, Item, StockAdjustment, Vendor
+from backroom.catalog.selectors import item_buckets_many
 from backroom.core.models import Event, IdempotencyKey, StoreSettings
 from backroom.customers.models import Customer, StoreCreditEntry
 from backroom.purchasing.models import (
@@ -172,3 +173,32 @@ def nothing_changes() -> Iterator[None]:
     changed = [name for name in before if before[name] != after[name]]
     assert changed == [], {name: {"before": before[name], "after": after[name]}
                            for name in changed}
+
+
+def bucket_violations() -> list[str]:
+    """List the items whose record buckets do not add up as the item record defines them.
+
+    back-ordered = requested for customers + on order for customers, and each
+    bucket is the sum of its customer and stock parts.
+    """
+    problems = []
+    items = list(Item.objects.order_by("pk"))
+    buckets_by_item = item_buckets_many(items)
+    for item in items:
+        buckets = buckets_by_item[item.pk]
+        sums = {
+            "available": (buckets.available, buckets.on_hand - buckets.reserved),
+            "requested": (buckets.requested,
+                          buckets.requested_for_customers + buckets.requested_for_stock),
+            "on_order": (buckets.on_order,
+                         buckets.on_order_for_customers + buckets.on_order_for_stock),
+            "back_ordered": (buckets.back_ordered,
+                             buckets.requested_for_customers + buckets.on_order_for_customers),
+        }
+        for name, (value, expected) in sums.items():
+            if value != expected:
+                problems.append(f"item {item.sku}: {name} {value}, its parts add to {expected}")
+        negative = [name for name, value in vars(buckets).items() if value < 0]
+        if negative:
+            problems.append(f"item {item.sku}: negative {', '.join(negative)}")
+    return problems

@@ -240,3 +240,14 @@ def test_sale_voided_by_line(api, card, make_item):
     assert order["paid"] == "10.00"
     assert order["status"] == "delivered"
     assert stock(api, "A") == {"on_hand": 10, "reserved": 0, "available": 10}
+
+
+def test_whole_sale_voided(api, card):
+    sale = order_create(api, None, [("A", 2)], [pay("8.00")], order_type="sale")
+
+    order = expect(void(api, sale))
+
+    assert order["status"] == "cancelled"
+    assert order["paid"] == "0.00"
+    assert order["payments"][-1]["amount"] == "8.00"
+    assert stock(api, "A") == {"on_hand": 10, "reserved": 0, "available": 10}

@@ -366,6 +366,29 @@ def test_orders_list_puts_waiting_first(api, customer, card, scarf):
     assert listed == [waiting["number"], ready["number"]]
 
 
+def test_walking_mixed_orders_keeps_waiting_first(api, customer, card, scarf):
+    created = [order_create(api, customer, [(sku, 1)], [pay(price)])
+               for sku, price in [("A", "4.00"), ("B", "30.00")] * 3]
+    waiting = [order["number"] for order in reversed(created) if order["status"] == "waiting"]
+    ready = [order["number"] for order in reversed(created) if order["status"] == "ready"]
+
+    pages = walk(api, "/orders", limit=2)
+
+    assert [order["number"] for page in pages for order in page] == waiting + ready
+
+
+def test_walking_line_view_keeps_back_orders_first(api, customer, card, scarf):
+    for _ in range(3):
+        order_create(api, customer, [("A", 1), ("B", 1)], [pay("34.00")])
+
+    pages = walk(api, "/orders", view="lines", limit=2)
+    skus = [line["sku"] for page in pages for line in page]
+    ids = [line["id"] for page in pages for line in page]
+
+    assert skus == ["B"] * 3 + ["A"] * 3
+    assert len(set(ids)) == 6
+
+
 def test_orders_filtered_by_status_and_sku(api, customer, card, scarf):
     waiting = order_create(api, customer, [("B", 1)], [pay("30.00")])
     ready = order_create(api, customer, [("A", 1)], [pay("4.00")])

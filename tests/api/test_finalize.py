@@ -193,6 +193,17 @@ def test_take_now_line_leaves_at_once(api, customer, card, scarf):
     assert order["status"] == "waiting"
 
 
+def test_untracked_item_never_back_ordered(api, customer, make_item):
+    make_item("GIFTWRAP", price="2.00", tracked=False)
+
+    order = order_create(api, customer, [("GIFTWRAP", 3)], [pay("6.00")])
+
+    assert order["status"] == "ready"
+    assert line_of(order, "GIFTWRAP")["ready"] == 3
+    assert requests_of(api) == []
+    assert stock(api, "GIFTWRAP") == {"on_hand": 0, "reserved": 0, "available": 0}
+
+
 def test_layaway_reserves_stock(api, customer, card):
     order = order_create(api, customer, [("A", 5)], [pay("5.00")], order_type="layaway")
 
