@@ -14,6 +14,7 @@ from .helpers import (
     order_create,
     order_get,
     pay,
+    set_settings,
     stock,
 )
 
@@ -134,6 +135,28 @@ def test_amount_due_collected_in_same_step(clerk_api, ten_at_ten):
     assert line_of(first, "X")["delivered"] == 3
     assert second["paid"] == "50.00"
     assert second["balance"] == "50.00"
+
+
+def test_partial_hand_overs_add_up_to_the_cent(api, clerk_api, customer, make_item):
+    """3 × 9.99 less 10 % is 26.97, with 8.25 % tax 2.23: 29.20, a third of it 9.73."""
+    set_settings(api, tax_rate="8.25")
+    make_item("T", on_hand=3, price="9.99", taxable=True)
+    order = order_create(api, customer, [{"sku": "T", "quantity": 3, "discount_percent": "10"}],
+                         [pay("7.30", "card")])
+    line_id = line_of(order, "T")["id"]
+
+    with nothing_changes():
+        first_due = deliver(clerk_api, order["number"], [(line_id, 1)])
+    expect(deliver(clerk_api, order["number"], [(line_id, 1)], [pay("2.43", "card")]))
+    with nothing_changes():
+        second_due = deliver(clerk_api, order["number"], [(line_id, 2)])
+    final = expect(deliver(clerk_api, order["number"], [(line_id, 2)], [pay("19.47", "card")]))
+
+    assert order["total"] == "29.20"
+    assert assert_problem(first_due, 409, "balance_due")["data"]["amount_due"] == "2.43"
+    assert assert_problem(second_due, 409, "balance_due")["data"]["amount_due"] == "19.47"
+    assert final["status"] == "delivered"
+    assert final["balance"] == "0.00"
 
 
 def test_short_collection_at_hand_over_rejected(clerk_api, ten_at_ten):
