@@ -234,3 +234,44 @@ def test_payment_above_balance_shows_error(owner_client, card, customer):
 
     assert "more than the balance" in response.context["state"].errors["payments-0-amount"]
     assert not Order.objects.exists()
+
+
+def test_custom_piece_needs_maker(owner_client, customer):
+    response = owner_client.post("/sell/", {
+        "type": "custom_order", "customer": str(customer.pk), "action": "custom_line",
+        "custom_description": "silver ring", "custom_price": "120.00", "custom_vendor": ""})
+
+    assert "vendor code" in response.context["state"].errors["custom_vendor"]
+    assert response.context["form"].lines == []
+    assert 'value="silver ring"' in response.content.decode()
+
+
+def test_choose_item_from_choices(owner_client, card, scarf):
+    response = owner_client.post("/sell/", {"type": "sales_order", "action": "choose_item",
+                                            "sku": "B"})
+
+    [line] = response.context["form"].lines
+    assert line.sku == "B"
+    assert line.plan == "order"
+
+
+def test_choose_customer_from_choices(owner_client, customer):
+    other = customer.__class__.objects.create(name="Customer Cora")
+    found = owner_client.post("/sell/", {"type": "sales_order", "action": "add",
+                                         "customer_query": "customer c"})
+    assert len(found.context["customer_choices"]) == 2
+
+    response = owner_client.post("/sell/", {"type": "sales_order",
+                                            "action": "choose_customer",
+                                            "customer_id": str(other.pk)})
+
+    assert response.context["customer"] == other
+
+
+def test_htmx_request_gets_form_only(owner_client, card):
+    response = owner_client.post("/sell/", {"type": "sales_order", "q": "A", "action": "add"},
+                                 headers={"HX-Request": "true"})
+
+    page = response.content.decode()
+    assert page.lstrip().startswith('<form id="sales-form"')
+    assert "<html" not in page

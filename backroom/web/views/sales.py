@@ -132,6 +132,9 @@ def _custom_line_append(state: FormState, form: SalesForm) -> None:
         state.add("custom_description", "Describe the piece to make.")
     if not price:
         state.add("custom_price", "Enter the piece's price.")
+    if not state.values.get("custom_vendor", "").strip():
+        # A purchase request without a vendor can never join a purchase order.
+        state.add("custom_vendor", "Enter the maker's vendor code, so the piece can be ordered.")
     if state.failed:
         return
     prefix = f"lines-{form.next_line_index}-"
