@@ -267,3 +267,33 @@ def test_add_line_to_order_on_hold(owner, owner_client, customer, card, scarf, s
     assert order.lines.count() == 3
     order.refresh_from_db()
     assert order.status == "on_hold"
+
+
+def form_with(page: str, action: str) -> str:
+    """The HTML of the form that posts to `action`."""
+    start = page.index(f'action="{action}"')
+    return page[start:page.index("</form>", start)]
+
+
+def test_approval_prompt_sits_in_its_form(clerk_client, paid_order):
+    url = f"/orders/{paid_order.number}/refund/"
+    response = clerk_client.post(url, {"amount": "5.00", "reason": "Price match",
+                                       "tender": "card", "to_store_credit": "1"})
+
+    form = form_with(response.content.decode(), url)
+    assert 'name="approver_username"' in form
+    assert '<option value="card" selected>' in form
+    assert 'name="to_store_credit" value="1" checked' in form
+
+
+def test_void_payment_prompt_sits_in_its_form(clerk_client, paid_order):
+    payment = paid_order.payments.get()
+    url = f"/orders/{paid_order.number}/void-payment/"
+
+    response = clerk_client.post(url, {"payment": str(payment.pk), "reason": "Mistake"})
+
+    page = response.content.decode()
+    form = page[page.rindex(f'action="{url}"'):]
+    form = form[:form.index("</form>")]
+    assert 'name="approver_username"' in form
+    assert f'name="payment" value="{payment.pk}"' in form

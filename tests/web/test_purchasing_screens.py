@@ -224,3 +224,16 @@ def test_owner_cannot_deactivate_self(owner_client, owner):
     response = owner_client.post("/users/olive/", {"action": "deactivate"})
 
     assert "cannot deactivate yourself" in response.context["state"].message
+
+
+def test_clerk_submit_prompt_sits_in_its_form(clerk_client, owner, scarf_order):
+    po = purchase_order_create(user=owner, vendor="V", include_purchase_requests=True)
+    url = f"/purchasing/orders/{po.number}/submit/"
+
+    response = clerk_client.post(url)
+
+    page = response.content.decode()
+    form = page[page.index(f'action="{url}"'):]
+    assert 'name="approver_username"' in form[:form.index("</form>")]
+    po.refresh_from_db()
+    assert po.status == "draft"

@@ -196,14 +196,15 @@ def _save(request: HttpRequest, state: FormState, form: SalesForm,
         state.add("q", "Add at least one item before saving.")
     if state.failed:
         return None
-    customer = state.values.get("customer") or None
+    customer = state.values.get("customer", "")
+    customer_id = int(customer) if customer.isdigit() else None
     order_lines = form.line_inputs()
 
     def create(user) -> Order:
         with transaction.atomic():
             order = order_create(
                 user=user, order_type=form.order_type,
-                customer_id=int(customer) if customer else None, lines=order_lines,
+                customer_id=customer_id, lines=order_lines,
                 payments=[] if hold else form.payment_inputs(), hold=hold)
             if not hold:
                 _back_order_planned(user, order, form)
