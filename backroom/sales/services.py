@@ -21,6 +21,7 @@ from backroom.catalog.locks import lock_items
 from backroom.catalog.models import Item, Vendor
 from backroom.catalog.selectors import item_get
 from backroom.core.audit import AuditLog
+from backroom.core.bulk import update_rows
 from backroom.core.errors import (
     BalanceDue,
     DepositBelowMinimum,
@@ -149,8 +150,8 @@ def _finalize(user, order: Order, lines: list[OrderLine], payments: list[Payment
                   quantity=line.quantity, delivered=decision.deliver, ready=decision.reserve,
                   back_ordered=decision.back_order, on_hand_after=item.on_hand,
                   reserved_after=item.reserved)
-    Item.objects.bulk_update(list(items.values()), ["on_hand", "reserved"])
-    OrderLine.objects.bulk_update(lines, ["pending", "delivered", "ready", "back_ordered"])
+    update_rows(Item, list(items.values()), ["on_hand", "reserved"])
+    update_rows(OrderLine, lines, ["pending", "delivered", "ready", "back_ordered"])
     # Lines of an order being finalized have no purchase request yet, so each
     # back-ordered line gets exactly one new request.
     requests = [
@@ -519,9 +520,8 @@ def order_deliver(*, user, number: str, lines: list[DeliverLine] | None = None,
         audit.add("units_delivered", order=order, item=item, line=line.pk, sku=item.sku,
                   quantity=quantity, delivered_after=line.delivered, ready_after=line.ready,
                   on_hand_after=item.on_hand)
-    Item.objects.bulk_update([items[current[i].item_id] for i in units], ["on_hand", "reserved"])
-    OrderLine.objects.bulk_update([current[i] for i in units],
-                                  ["ready", "back_ordered", "delivered"])
+    update_rows(Item, [items[current[i].item_id] for i in units], ["on_hand", "reserved"])
+    update_rows(OrderLine, [current[i] for i in units], ["ready", "back_ordered", "delivered"])
     order_sync([order], {order.pk: list(current.values())})
     audit.flush()
     return order
@@ -580,9 +580,9 @@ def order_void(*, user, number: str, refund: str = "original_tender", reason: st
                 item.on_hand += returned
                 released[item.pk] = released.get(item.pk, 0) + returned
         lines_recompute_money([line])
-    Item.objects.bulk_update(list(items.values()), ["on_hand", "reserved"])
-    OrderLine.objects.bulk_update(
-        lines, ["pending", "ready", "back_ordered", "delivered", "cancelled", "line_total", "tax"])
+    update_rows(Item, list(items.values()), ["on_hand", "reserved"])
+    update_rows(
+        OrderLine, lines, ["pending", "ready", "back_ordered", "delivered", "cancelled", "line_total", "tax"])
     order.voided_at = timezone.now()
     Order.objects.filter(pk=order.pk).update(voided_at=order.voided_at)
     order_sync([order], {order.pk: lines})
