@@ -47,7 +47,7 @@ def update_rows(model: type[models.Model], rows: Sequence[models.Model],
         return
     quote = connection.ops.quote_name
     meta = model._meta
-    pk_column = quote(meta.pk.column)
+    pk_column = quote(str(meta.pk.column))
     for start in range(0, len(rows), 500):
         batch = rows[start:start + 500]
         assignments = []
@@ -60,7 +60,7 @@ def update_rows(model: type[models.Model], rows: Sequence[models.Model],
                 cases.append(f"WHEN {pk_column} = %s THEN %s")
                 params.extend([row.pk, field.get_db_prep_save(getattr(row, field.attname),
                                                               connection)])
-            column = quote(field.column)
+            column = quote(str(field.column))
             cast = "" if connection.vendor != "postgresql" else f"::{field.db_type(connection)}"
             assignments.append(f"{column} = (CASE {' '.join(cases)} ELSE {column} END){cast}")
         params.extend(row.pk for row in batch)

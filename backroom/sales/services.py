@@ -581,8 +581,8 @@ def order_void(*, user, number: str, refund: str = "original_tender", reason: st
                 released[item.pk] = released.get(item.pk, 0) + returned
         lines_recompute_money([line])
     update_rows(Item, list(items.values()), ["on_hand", "reserved"])
-    update_rows(
-        OrderLine, lines, ["pending", "ready", "back_ordered", "delivered", "cancelled", "line_total", "tax"])
+    update_rows(OrderLine, lines, ["pending", "ready", "back_ordered", "delivered", "cancelled",
+                                   "line_total", "tax"])
     order.voided_at = timezone.now()
     Order.objects.filter(pk=order.pk).update(voided_at=order.voided_at)
     order_sync([order], {order.pk: lines})
