@@ -31,7 +31,6 @@ from backroom.purchasing.models import (
 )
 from backroom.sales.locks import lock_orders
 from backroom.sales.models import Order, OrderLine, OrderStatus
-from backroom.sales.notices import ready_notices_schedule
 from backroom.sales.totals import order_sync
 
 logger = logging.getLogger(__name__)
@@ -113,7 +112,6 @@ def stock_offer(item: Item, units: int, audit: AuditLog, *, source: str,
     ReceivingNotice.objects.bulk_create(result.notices, batch_size=500)
     for order in became_ready:
         audit.add("order_ready", order=order)
-    ready_notices_schedule(became_ready)
     return result
 
 

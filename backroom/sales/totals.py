@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from backroom.core.bulk import update_grouped
 from backroom.core.money import HUNDRED, ZERO, percent_of, round_money
+from backroom.sales.notices import ready_notices_schedule
 from backroom.sales.models import LineStatus, Order, OrderLine, OrderStatus, Payment, PaymentKind
 
 
@@ -83,8 +84,9 @@ def order_sync(orders: Iterable[Order],
                lines_by_order: dict[int, list[OrderLine]] | None = None) -> list[Order]:
     """Rewrite status, totals and paid of these (locked) orders from their rows.
 
-    Returns the orders that turned from waiting to ready in this call: their
-    goods arrived, so their customers get a notice.
+    Orders that turn from waiting to ready get their customer's notice
+    scheduled, whatever made them ready (goods received, or the units still
+    awaited cancelled); they are also returned.
     Pass `lines_by_order` when the caller has already read the current lines.
     """
     orders = list(orders)
@@ -113,6 +115,7 @@ def order_sync(orders: Iterable[Order],
             if before == OrderStatus.WAITING:
                 became_ready.append(order)
     update_grouped(Order, orders, ["status", "subtotal", "tax", "total", "paid", "ready_at"])
+    ready_notices_schedule(became_ready)
     return became_ready
 
 

@@ -19,7 +19,7 @@ from backroom.purchasing.services import (
 from backroom.sales.models import Order
 from backroom.sales.notices import ready_reminders_send
 from backroom.sales.payments import PaymentInput
-from backroom.sales.services import LineInput, order_create
+from backroom.sales.services import LineInput, line_cancel, order_create
 
 
 class Inbox(Message):
@@ -134,3 +134,19 @@ def test_reminder_not_sent_before_store_days(owner, customer, scarf, inbox,
         receive_scarf(owner)
 
     assert ready_reminders_send() == []
+
+
+def test_cancelling_awaited_units_notifies(owner, customer, card, scarf, inbox,
+                                           django_capture_on_commit_callbacks):
+    order = order_create(user=owner, order_type="sales_order", customer_id=customer.pk,
+                         lines=[LineInput(sku="A", quantity=1), LineInput(sku="B", quantity=1)],
+                         payments=[PaymentInput(amount=Decimal("34.00"), tender="card")])
+    scarf_line = order.lines.get(item=scarf)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        line_cancel(user=owner, number=order.number, line_id=scarf_line.pk, quantity=1)
+
+    order.refresh_from_db()
+    assert order.status == "ready"
+    assert order.notified_at is not None
+    assert len(inbox.messages) == 1
