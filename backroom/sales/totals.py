@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from backroom.core.bulk import update_grouped
 from backroom.core.money import HUNDRED, ZERO, percent_of, round_money
-from backroom.sales.notices import ready_notices_schedule
 from backroom.sales.models import LineStatus, Order, OrderLine, OrderStatus, Payment, PaymentKind
+from backroom.sales.notices import ready_notices_schedule
 
 
 def line_amounts(unit_price: Decimal, quantity: int, discount_percent: Decimal,
