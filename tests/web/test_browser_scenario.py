@@ -115,7 +115,7 @@ def test_article_scenario_in_browser(browser_page: Page):
     # Step 3: a purchase order for V with "Include purchase requests for this vendor".
     page.get_by_role("link", name="Purchasing").click()
     vendor = page.locator("#vendor-V")
-    expect(vendor).to_contain_text("1 units, 1 item, 1 customer waiting")
+    expect(vendor).to_contain_text("1 unit, 1 item, 1 customer waiting")
     screenshot(page, "purchasing")
     vendor.get_by_role("link", name="Create purchase order").click()
     expect(page.get_by_label("Include purchase requests for this vendor")).to_be_checked()
