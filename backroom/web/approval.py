@@ -12,12 +12,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.contrib.auth import authenticate
-from django.db import transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpRequest
 
 from backroom.accounts.permissions import has_permission
 from backroom.core.audit import AuditLog
-from backroom.core.errors import BackroomError, PermissionDenied
+from backroom.core.errors import BackroomError, ConcurrentUpdate, PermissionDenied
 from backroom.web.forms import Approval, FormState
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def guarded(request: HttpRequest, action: str, call: Callable[[Any], Result],
     username = request.POST.get("approver_username", "").strip()
     if not username:
         try:
-            return call(request.user)
+            return _run(request, call, request.user)
         except BackroomError as error:
             permission = approval_permission(error)
             if permission is None:
@@ -66,6 +66,22 @@ def guarded(request: HttpRequest, action: str, call: Callable[[Any], Result],
             raise ApprovalNeeded(Approval(permission=permission, detail=error.detail,
                                           action=action)) from None
     return _approved_call(request, action, username, call, targets)
+
+
+def _run(request: HttpRequest, call: Callable[[Any], Result], user: Any) -> Result:
+    """Call a service; a deadlock, lock timeout or race caught by a constraint becomes
+    ConcurrentUpdate, so the screen asks to retry instead of failing."""
+    try:
+        return call(user)
+    except DatabaseError as error:
+        logger.warning("database conflict on %s %s by %s: %s", request.method, request.path,
+                       user.get_username(), error)
+        if isinstance(error, IntegrityError):
+            raise ConcurrentUpdate(
+                "The change would break a stock or order rule, most likely because another "
+                "terminal changed the same records at the same moment; nothing was saved. "
+                "Reload and retry.") from error
+        raise ConcurrentUpdate() from error
 
 
 def _approved_call(request: HttpRequest, action: str, username: str,
@@ -86,7 +102,7 @@ def _approved_call(request: HttpRequest, action: str, username: str,
         raise ApprovalNeeded(prompt)
     try:
         with transaction.atomic():
-            result = call(approver)
+            result = _run(request, call, approver)
             audit = AuditLog(approver)
             audit.add("approved_by", **(targets(result) if targets else {}),
                       permission=permission, approver=approver.get_username(),

@@ -297,3 +297,21 @@ def test_void_payment_prompt_sits_in_its_form(clerk_client, paid_order):
     form = form[:form.index("</form>")]
     assert 'name="approver_username"' in form
     assert f'name="payment" value="{payment.pk}"' in form
+
+
+def test_database_conflict_asks_to_retry(owner_client, paid_order, monkeypatch):
+    from django.db import OperationalError
+
+    from backroom.web.views import orders
+
+    def deadlock(**kwargs):
+        raise OperationalError("deadlock detected")
+
+    monkeypatch.setattr(orders, "order_add_payment", deadlock)
+
+    response = owner_client.post(f"/orders/{paid_order.number}/payment/",
+                                 {"tender": "card", "amount": "1.00"})
+
+    assert response.status_code == 422
+    assert "Please retry" in response.context["state"].message
+    assert 'value="1.00"' in response.content.decode()
