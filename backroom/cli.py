@@ -29,7 +29,13 @@ def main(argv: list[str] | None = None) -> None:
 
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(["backroom", *arguments])
+    try:
+        execute_from_command_line(["backroom", *arguments])
+    finally:
+        from backroom.sales.notices import ready_notices_wait
+
+        # Ready notices go out from background threads; let them finish.
+        ready_notices_wait()
 
 
 def usage() -> str:

@@ -152,6 +152,9 @@ if os.environ.get("BACKROOM_SMTP_HOST"):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("BACKROOM_MAIL_FROM", "store@backroom.invalid")
+# Ready notices are sent after the commit from a background thread; False sends
+# them in the request's own thread (the tests do, to read them at once).
+BACKROOM_NOTICES_IN_BACKGROUND = True
 
 LOGGING = {
     "version": 1,

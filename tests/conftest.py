@@ -13,6 +13,12 @@ from backroom.customers.models import Customer
 PASSWORD = "counter-Pass-2026"
 
 
+@pytest.fixture(autouse=True)
+def notices_in_request_thread(settings):
+    """Send ready notices inline: a background thread cannot see a test's open transaction."""
+    settings.BACKROOM_NOTICES_IN_BACKGROUND = False
+
+
 @pytest.fixture
 def roles(db):
     roles_ensure()

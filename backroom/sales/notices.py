@@ -1,17 +1,20 @@
 """The "ready for pick-up" e-mail to customers.
 
-The order is marked notified inside the transaction that made it ready; the
-mail itself goes out after the commit, so no SMTP call ever runs while rows
-are locked. A failed send clears the mark again and is logged.
+The order is marked notified inside the transaction that made it ready. The
+mail goes out after the commit, so no SMTP call runs while rows are locked,
+and by default from a background thread, so a receipt that readies a
+thousand orders does not make the clerk wait for a thousand sends. A failed
+send clears the mark again and is logged.
 """
 
 import logging
+import threading
 from collections.abc import Iterable
 from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from backroom.core.models import Event
@@ -37,11 +40,46 @@ def ready_notices_schedule(orders: Iterable[Order]) -> None:
     Order.objects.filter(pk__in=[order.pk for order in due]).update(notified_at=now)
     for order in due:
         order.notified_at = now
-        transaction.on_commit(partial(ready_notice_send, order.pk))
+    transaction.on_commit(partial(_ready_notices_dispatch, [order.pk for order in due]))
 
 
-def ready_notice_send(order_id: int, reminder: bool = False) -> bool:
-    order = Order.objects.select_related("customer").get(pk=order_id)
+_senders: list[threading.Thread] = []
+
+
+def _ready_notices_dispatch(order_ids: list[int]) -> None:
+    if not getattr(settings, "BACKROOM_NOTICES_IN_BACKGROUND", True):
+        ready_notices_send(order_ids)
+        return
+    sender = threading.Thread(target=_send_in_thread, args=(order_ids,),
+                              name="ready-notices", daemon=True)
+    _senders.append(sender)
+    sender.start()
+
+
+def _send_in_thread(order_ids: list[int]) -> None:
+    try:
+        ready_notices_send(order_ids)
+    except Exception:
+        logger.exception("sending ready notices for %d orders failed", len(order_ids))
+    finally:
+        connection.close()
+
+
+def ready_notices_wait(timeout: float | None = None) -> None:
+    """Wait for the ready notices sent in the background (before a process exits)."""
+    while _senders:
+        _senders.pop().join(timeout)
+
+
+def ready_notices_send(order_ids: list[int]) -> int:
+    """Send the ready notice of each order; return how many went out."""
+    currency = _currency()
+    return sum(ready_notice_send(order_id, currency=currency) for order_id in order_ids)
+
+
+def ready_notice_send(order_id: int, reminder: bool = False, currency: str | None = None) -> bool:
+    order = (Order.objects.select_related("customer").prefetch_related("lines")
+             .get(pk=order_id))
     lines = [line for line in order.lines.all() if line.ready]
     items = "\n".join(f"  {line.ready} x {line.description}" for line in lines)
     subject = (f"Reminder: your order {order.number} is waiting for you" if reminder
@@ -49,7 +87,7 @@ def ready_notice_send(order_id: int, reminder: bool = False) -> bool:
     body = (
         f"Hello {order.customer.name},\n\n"
         f"Your order {order.number} is ready for pick-up:\n{items}\n\n"
-        f"Balance due: {order.total - order.paid} {_currency()}\n"
+        f"Balance due: {order.total - order.paid} {currency or _currency()}\n"
     )
     try:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [order.customer.email])

@@ -17,7 +17,7 @@ from backroom.purchasing.services import (
     purchase_order_submit,
 )
 from backroom.sales.models import Order
-from backroom.sales.notices import ready_reminders_send
+from backroom.sales.notices import ready_notices_wait, ready_reminders_send
 from backroom.sales.payments import PaymentInput
 from backroom.sales.services import LineInput, line_cancel, order_create
 
@@ -150,3 +150,17 @@ def test_cancelling_awaited_units_notifies(owner, customer, card, scarf, inbox,
     assert order.status == "ready"
     assert order.notified_at is not None
     assert len(inbox.messages) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_notices_sent_from_background_thread(owner, customer, scarf, inbox, settings):
+    settings.BACKROOM_NOTICES_IN_BACKGROUND = True
+    order = back_order_scarf(owner, customer)
+
+    receive_scarf(owner)
+    ready_notices_wait(timeout=30)
+
+    order.refresh_from_db()
+    assert order.notified_at is not None
+    assert len(inbox.messages) == 1
+    assert Event.objects.filter(order=order, action="customer_notified").count() == 1
