@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from backroom.core.models import Event
+from backroom.purchasing.models import PurchaseRequest
 from backroom.sales.models import Order
 from backroom.sales.payments import PaymentInput
 from backroom.sales.services import LineInput, order_create
@@ -201,6 +202,8 @@ def test_void_refunds_and_releases(owner_client, paid_order, card):
     assert paid_order.status == "cancelled"
     assert paid_order.paid == Decimal("0.00")
     assert card.reserved == 0
+    request = PurchaseRequest.objects.get(order=paid_order)
+    assert request.status == "cancelled"
 
 
 def test_clerk_void_asks_approval(clerk_client, paid_order):

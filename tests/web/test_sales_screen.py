@@ -275,3 +275,16 @@ def test_htmx_request_gets_form_only(owner_client, card):
     page = response.content.decode()
     assert page.lstrip().startswith('<form id="sales-form"')
     assert "<html" not in page
+
+
+def test_special_order_back_orders_stock_too(owner_client, card, scarf, customer):
+    response = owner_client.post("/sell/", sales_form(
+        type="special_order", customer=str(customer.pk),
+        **{"lines-0-plan": "order", "lines-1-sku": "B", "lines-1-quantity": "1",
+           "lines-1-price": "30.00", "lines-1-plan": "order",
+           "payments-0-amount": "34.00"}))
+
+    assert response.status_code == 302
+    order = Order.objects.get()
+    assert [line.back_ordered for line in order.lines.order_by("position")] == [1, 1]
+    assert order.status == "waiting"
