@@ -78,3 +78,37 @@ def _after(keys: Sequence[tuple[str, bool]], values: list[Any]) -> Q:
         condition |= equal & step
         equal &= Q(**{name: value})
     return condition
+
+
+def paginate_segments(segments: Sequence[QuerySet], *, limit: int | None, cursor: str | None,
+                      render: Callable[[list[Any]], list[Any]]) -> dict[str, Any]:
+    """Return one page over querysets read one after the other, each newest first.
+
+    "Back-ordered first" lists are two segments. Reading each by descending
+    id walks the primary-key index, where sorting on a computed rank would
+    sort every matching row before sending fifty. The cursor holds the
+    segment and the last id sent.
+    """
+    size = check_limit(limit)
+    start, last_id = 0, None
+    if cursor:
+        start, last_id = decode_cursor(cursor, 2)
+        if not (isinstance(start, int) and 0 <= start < len(segments)
+                and isinstance(last_id, int)):
+            raise ValidationFailed(
+                f"cursor '{cursor}' is invalid; pass the next_cursor of a previous page.",
+                field="cursor")
+    rows: list[tuple[int, Any]] = []
+    for index in range(start, len(segments)):
+        query = segments[index].order_by("-id")
+        if index == start and last_id is not None:
+            query = query.filter(id__lt=last_id)
+        rows.extend((index, row) for row in query[: size + 1 - len(rows)])
+        if len(rows) > size:
+            break
+    next_cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        index, row = rows[-1]
+        next_cursor = encode_cursor([index, row.pk])
+    return {"items": render([row for _, row in rows]), "next_cursor": next_cursor}

@@ -5,7 +5,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from backroom.api.idempotency import idempotent
-from backroom.api.pagination import paginate
+from backroom.api.pagination import paginate_segments
 from backroom.api.schemas import Money, Percent, Quantity
 from backroom.core.errors import ValidationFailed
 from backroom.sales import payments as payment_services
@@ -136,21 +136,17 @@ def order_list(request: HttpRequest, filters: Query[OrderFilters]) -> dict[str, 
     if filters.view == "lines":
         lines = selectors.lines_filter(statuses=filters.status, customer=filters.customer,
                                        sku=filters.sku, order_type=filters.type)
-        return paginate(lines,
-                        keys=[("back_ordered_first", False), ("id", True)],
-                        limit=filters.limit, cursor=filters.cursor,
-                        render=lambda rows: [selectors.line_row_dict(line) for line in rows])
-    # With one status the waiting-first rank is the same for every row, and
-    # sorting on the id alone lets the (status, id) index serve the page.
-    single_rank = bool(filters.status) and (
-        set(filters.status) == {OrderStatus.WAITING}
-        or OrderStatus.WAITING not in filters.status)
-    keys = [("id", True)] if single_rank else [("waiting_first", False), ("id", True)]
+        return paginate_segments(
+            [lines.filter(back_ordered__gt=0), lines.filter(back_ordered=0)],
+            limit=filters.limit, cursor=filters.cursor,
+            render=lambda rows: [selectors.line_row_dict(line) for line in rows])
     orders = selectors.orders_filter(statuses=filters.status, customer=filters.customer,
                                      sku=filters.sku, order_type=filters.type)
-    return paginate(orders, keys=keys, limit=filters.limit,
-                    cursor=filters.cursor,
-                    render=lambda rows: [selectors.order_summary_dict(order) for order in rows])
+    segments = [orders.filter(status=OrderStatus.WAITING),
+                orders.exclude(status=OrderStatus.WAITING)]
+    return paginate_segments(
+        segments, limit=filters.limit, cursor=filters.cursor,
+        render=lambda rows: [selectors.order_summary_dict(order) for order in rows])
 
 
 @router.get("/orders/{number}", response=dict, summary="An order")

@@ -407,3 +407,9 @@ def test_line_view_puts_back_orders_first(api, customer, card, scarf):
 
     assert [(line["sku"], line["order"]) for line in lines] == [
         ("B", order["number"]), ("A", order["number"])]
+
+
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "WzksIDFd", "WyJ4IiwgMV0"])
+def test_bad_order_list_cursor_rejected(api, cursor):
+    """The cursors decode to nothing, to segment 9 of 2, and to a text segment."""
+    assert_problem(api.get("/orders", cursor=cursor), 422, "validation_error")
