@@ -28,7 +28,7 @@ def free_port() -> int:
 
 
 class BackroomServer:
-    """Start `backroom serve` (or gunicorn while that command is missing) on loopback."""
+    """Start `backroom serve` on a free loopback port, with its own home and database."""
 
     def __init__(self) -> None:
         self.home = Path(tempfile.mkdtemp(prefix="backroom-browser-"))
@@ -76,22 +76,12 @@ class BackroomServer:
         subprocess.run([str(BIN / "python"), "-m", "django", "migrate", "--no-input", "-v", "0",
                         "--settings=backroom.settings"], env=self.env, cwd=ROOT, check=True,
                        timeout=300)
-        command = self._serve_command()
+        command = [str(BIN / "backroom"), "serve", "--host", "127.0.0.1", "--port",
+                   str(self.port), "--workers", "3"]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=log,
                                             stderr=subprocess.STDOUT)
         self._wait_until_up()
-
-    def _serve_command(self) -> list[str]:
-        serve = [str(BIN / "backroom"), "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--workers", "3"]
-        probe = subprocess.run([*serve[:2], "--help"], env=self.env, cwd=ROOT,
-                               capture_output=True, timeout=60)
-        if probe.returncode == 0:
-            return serve
-        # Until `backroom serve` exists: gunicorn on an app that also serves /static/.
-        return [str(BIN / "gunicorn"), "tests.web.static_wsgi:application", "-b",
-                f"127.0.0.1:{self.port}", "--workers", "2", "--threads", "4"]
 
     def _wait_until_up(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
