@@ -1,3 +1,4 @@
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from backroom.accounts.management.passwords import password_read
@@ -25,6 +26,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, action: str, username: str, role: str,
                password_file: str | None, email: str, **options) -> None:
+        # Checked before the prompt as well, so nobody types a password for nothing.
+        with database_errors():
+            if User.objects.filter(username=username.strip()).exists():
+                raise CommandError(f"User '{username}' already exists. Choose another name.")
         password = password_read(username, password_file)
         with database_errors():
             try:
