@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # Serves Swagger's own files for /api/v1/docs, so the page works offline.
+    "ninja",
     "backroom.core",
     "backroom.accounts",
     "backroom.catalog",
@@ -161,5 +163,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"backroom": {"handlers": ["console"], "level": "INFO"}},
+    "loggers": {
+        "backroom": {"handlers": ["console"], "level": "INFO"},
+        # Server errors (500) with their tracebacks, also when debug mode is off.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+    },
 }

@@ -40,7 +40,7 @@ def idempotent(status: int = 200) -> Callable:
                     field="Idempotency-Key")
             method = request.method or "POST"
             digest = hashlib.sha256(
-                method.encode() + b" " + request.path.encode() + b"\n" + request.body
+                method.encode() + b" " + request.path.encode() + b"\n" + _canonical(request.body)
             ).hexdigest()
             stored = _stored(request, key, digest)
             if stored is not None:
@@ -73,6 +73,15 @@ def _stored(request: HttpRequest, key: str, digest: str) -> Status | None:
             f"Idempotency-Key '{key}' was already used with another request; use a new key "
             "for a new request.", field="Idempotency-Key")
     return Status(row.status_code, row.response)
+
+
+def _canonical(body: bytes) -> bytes:
+    """Return the body as sorted, compact JSON, so key order and spacing do not matter."""
+    try:
+        data = json.loads(body or b"null")
+    except ValueError:
+        return body
+    return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
 
 def _user(request: HttpRequest) -> Any:

@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 
 from backroom.core.errors import ValidationFailed
@@ -54,9 +55,14 @@ def paginate(queryset: QuerySet, *, keys: Sequence[tuple[str, bool]], limit: int
     size = check_limit(limit)
     ordering = [f"-{name}" if descending else name for name, descending in keys]
     queryset = queryset.order_by(*ordering)
-    if cursor:
-        queryset = queryset.filter(_after(keys, decode_cursor(cursor, len(keys))))
-    rows = list(queryset[: size + 1])
+    try:
+        if cursor:
+            queryset = queryset.filter(_after(keys, decode_cursor(cursor, len(keys))))
+        rows = list(queryset[: size + 1])
+    except (ValueError, TypeError, DjangoValidationError):
+        raise ValidationFailed(
+            f"cursor '{cursor}' is invalid; pass the next_cursor of a previous page.",
+            field="cursor") from None
     next_cursor = None
     if len(rows) > size:
         rows = rows[:size]

@@ -3,7 +3,7 @@
 import logging
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError
+from django.db import DatabaseError, DataError, IntegrityError
 from django.http import HttpRequest, HttpResponse
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -67,12 +67,30 @@ def on_authentication_error(request: HttpRequest, error: AuthenticationError) ->
 
 
 def on_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    if error.status_code == 400:
+        return problem(400, "malformed_request", "Malformed request",
+                       f"{error.message}: send a JSON object as the body, with the header "
+                       "'Content-Type: application/json'.")
     code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "error")
     return problem(error.status_code, code, str(error.message), str(error.message))
 
 
+def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
+    """Answer an unknown /api/v1 path with problem+json instead of an HTML page."""
+    return problem(404, "not_found", "Not found",
+                   f"No API endpoint at '{request.path}'; see /api/v1/docs for the list.")
+
+
 def on_database_error(request: HttpRequest, error: DatabaseError) -> HttpResponse:
     """Turn lock timeouts, deadlocks and races that a constraint caught into a 409 to retry."""
+    if isinstance(error, DataError):
+        # The database refused a value (too long, too large, a NUL character):
+        # bad input, so retrying the same request cannot help.
+        logger.warning("database rejected a value on %s %s: %s", request.method, request.path,
+                       error)
+        return problem(422, "validation_error", "Invalid input",
+                       "A value is too long, too large or contains a character the database "
+                       "cannot store; shorten or correct it.")
     logger.warning("database conflict on %s %s: %s", request.method, request.path, error)
     conflict = ConcurrentUpdate()
     if isinstance(error, IntegrityError):

@@ -3,7 +3,15 @@
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer, StrictInt
+from ninja import Schema
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictInt,
+    model_validator,
+)
 
 from backroom.core.money import parse_money
 
@@ -22,4 +30,29 @@ Money = Annotated[Decimal, BeforeValidator(_money),
 # A percentage as a decimal string ("10", "7.5").
 Percent = Annotated[Decimal, BeforeValidator(_percent),
                     PlainSerializer(str, return_type=str, when_used="json")]
-Quantity = StrictInt
+# Whole units; a line, an adjustment or a PO line never moves more than this.
+MAX_QUANTITY = 1_000_000
+Quantity = Annotated[StrictInt, Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
+
+
+class RequestBody(Schema):
+    """A request body: an unknown field is an error, so a typo is never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_nul(cls, data: Any) -> Any:
+        if _has_nul(data):
+            raise ValueError("text must not contain the NUL character (\\u0000)")
+        return data
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False

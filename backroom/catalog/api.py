@@ -1,12 +1,12 @@
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router
 from pydantic import Field
 
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate
-from backroom.api.schemas import Money, Quantity
+from backroom.api.schemas import Money, Quantity, RequestBody
 from backroom.catalog import services
 from backroom.catalog.models import Item, Vendor
 from backroom.catalog.selectors import item_buckets_many, item_get, item_search
@@ -14,31 +14,31 @@ from backroom.catalog.selectors import item_buckets_many, item_get, item_search
 router = Router(tags=["catalog"])
 
 
-class VendorIn(Schema):
+class VendorIn(RequestBody):
     code: str = Field(min_length=1, max_length=20)
     name: str = Field(min_length=1, max_length=200)
-    email: str = ""
+    email: str = Field(default="", max_length=254)
     lead_time_days: Quantity = 7
 
 
-class ItemIn(Schema):
+class ItemIn(RequestBody):
     sku: str = Field(min_length=1, max_length=40)
     description: str = Field(min_length=1, max_length=300)
     price: Money
     cost: Money | None = None
     vendor: str | None = None
-    vendor_sku: str = ""
-    category: str = ""
-    barcode: str | None = None
+    vendor_sku: str = Field(default="", max_length=60)
+    category: str = Field(default="", max_length=100)
+    barcode: str | None = Field(default=None, max_length=64)
     taxable: bool = True
     tracked: bool = True
-    reorder_point: Quantity = 0
-    reorder_quantity: Quantity = 0
+    reorder_point: Quantity = Field(default=0, ge=0)
+    reorder_quantity: Quantity = Field(default=0, ge=0)
 
 
-class AdjustmentIn(Schema):
+class AdjustmentIn(RequestBody):
     quantity: Quantity
-    reason: str
+    reason: str = Field(max_length=200)
 
 
 def vendor_dict(vendor: Vendor) -> dict[str, Any]:

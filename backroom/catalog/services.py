@@ -15,6 +15,7 @@ from backroom.catalog.models import Barcode, Item, StockAdjustment, Vendor
 from backroom.catalog.selectors import item_get, vendor_get
 from backroom.core.audit import AuditLog
 from backroom.core.errors import Conflict, InsufficientStock, ValidationFailed
+from backroom.core.money import MAX_AMOUNT
 
 SKU_PATTERN = re.compile(r"^\S(?:.{0,38}\S)?$")
 MAX_ADJUSTMENT = 1_000_000
@@ -76,15 +77,17 @@ def item_validate(data: ItemInput) -> list[dict[str, str]]:
     elif len(data.description) > 300:
         errors.append({"field": "description",
                        "message": "The description is longer than 300 characters."})
-    if data.price is None or data.price < 0:
-        errors.append({"field": "price",
-                       "message": f"Price {data.price} is invalid; give 0 or more."})
-    if data.cost is not None and data.cost < 0:
-        errors.append({"field": "cost", "message": f"Cost {data.cost} is invalid; give 0 or more."})
+    if data.price is None or not 0 <= data.price <= MAX_AMOUNT:
+        errors.append({"field": "price", "message":
+                       f"Price {data.price} is invalid; give 0 to {MAX_AMOUNT}."})
+    if data.cost is not None and not 0 <= data.cost <= MAX_AMOUNT:
+        errors.append({"field": "cost", "message":
+                       f"Cost {data.cost} is invalid; give 0 to {MAX_AMOUNT}."})
     for name in ("reorder_point", "reorder_quantity"):
         value = getattr(data, name)
-        if not isinstance(value, int) or value < 0:
-            errors.append({"field": name, "message": f"{value} is invalid; give 0 or more."})
+        if not isinstance(value, int) or not 0 <= value <= MAX_ADJUSTMENT:
+            errors.append({"field": name,
+                           "message": f"{value} is invalid; give 0 to {MAX_ADJUSTMENT}."})
     if data.vendor and not Vendor.objects.filter(code=data.vendor).exists():
         errors.append({"field": "vendor", "message":
                        f"Vendor '{data.vendor}' not found; create the vendor first."})

@@ -1,16 +1,17 @@
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router
 
-from backroom.api.schemas import Money, Percent
+from backroom.api.schemas import Money, Percent, RequestBody
 from backroom.core import services
 from backroom.core.models import StoreSettings
+from backroom.core.money import format_percent
 
 router = Router(tags=["settings"])
 
 
-class SettingsPatch(Schema):
+class SettingsPatch(RequestBody):
     currency: str | None = None
     deposit_percent: Percent | None = None
     minimum_deposit_percent: Percent | None = None
@@ -23,11 +24,11 @@ class SettingsPatch(Schema):
 def settings_dict(store: StoreSettings) -> dict[str, Any]:
     return {
         "currency": store.currency,
-        "deposit_percent": str(store.deposit_percent.normalize()),
-        "minimum_deposit_percent": str(store.minimum_deposit_percent.normalize()),
-        "tax_rate": str(store.tax_rate.normalize()),
+        "deposit_percent": format_percent(store.deposit_percent),
+        "minimum_deposit_percent": format_percent(store.minimum_deposit_percent),
+        "tax_rate": format_percent(store.tax_rate),
         "cash_rounding": str(store.cash_rounding),
-        "over_receipt_tolerance_percent": str(store.over_receipt_tolerance_percent.normalize()),
+        "over_receipt_tolerance_percent": format_percent(store.over_receipt_tolerance_percent),
         "ready_reminder_days": store.ready_reminder_days,
     }
 

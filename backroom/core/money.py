@@ -25,6 +25,10 @@ def round_cash(amount: Decimal, step: Decimal) -> Decimal:
     return round_money(units * step)
 
 
+# Amounts are stored with 12 digits, 2 of them after the point.
+MAX_AMOUNT = Decimal("9999999999.99")
+
+
 def parse_money(value: object, places: int = 2) -> Decimal:
     """Parse a decimal string with at most `places` decimals; raise ValueError otherwise."""
     if isinstance(value, bool) or not isinstance(value, str | Decimal):
@@ -38,8 +42,15 @@ def parse_money(value: object, places: int = 2) -> Decimal:
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
         raise ValueError(f"{value!r} has more than {places} decimal places")
+    if abs(amount) > MAX_AMOUNT:
+        raise ValueError(f"{value!r} is too large; the most is {MAX_AMOUNT}")
     return amount
 
 
 def format_money(amount: Decimal) -> str:
     return str(round_money(amount))
+
+
+def format_percent(value: Decimal) -> str:
+    """Write a percentage without trailing zeros or exponent: "25", "7.5", "8.25"."""
+    return format(value.normalize(), "f")

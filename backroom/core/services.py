@@ -11,6 +11,7 @@ from backroom.core.errors import ValidationFailed
 from backroom.core.models import StoreSettings
 
 PERCENT_FIELDS = ("deposit_percent", "minimum_deposit_percent", "over_receipt_tolerance_percent")
+CASH_STEPS = [Decimal(step) for step in ("0.00", "0.01", "0.05", "0.10", "0.25", "0.50", "1.00")]
 
 
 def settings_validate(changes: dict[str, Any]) -> list[dict[str, str]]:
@@ -24,10 +25,10 @@ def settings_validate(changes: dict[str, Any]) -> list[dict[str, str]]:
         errors.append({"field": "tax_rate",
                        "message": f"Tax rate {tax_rate} is out of range; give 0 to 100."})
     rounding = changes.get("cash_rounding")
-    if rounding is not None and not Decimal(0) <= rounding <= Decimal(1):
+    if rounding is not None and rounding not in CASH_STEPS:
         errors.append({"field": "cash_rounding", "message":
-                       f"Cash rounding {rounding} is out of range; give 0 (none) to 1.00, "
-                       "such as 0.05."})
+                       f"Cash rounding {rounding} is not a coin step; give one of "
+                       f"{', '.join(str(step) for step in CASH_STEPS)} (0 for none)."})
     currency = changes.get("currency")
     if currency is not None and not (len(currency) == 3 and currency.isalpha()
                                      and currency.isupper()):
@@ -48,6 +49,12 @@ def settings_update(*, user, changes: dict[str, Any]) -> StoreSettings:
         raise ValidationFailed(errors[0]["message"], errors=errors)
     StoreSettings.load()
     store = StoreSettings.objects.select_for_update().get(pk=1)
+    proposed = changes.get("deposit_percent", store.deposit_percent)
+    minimum = changes.get("minimum_deposit_percent", store.minimum_deposit_percent)
+    if minimum > proposed:
+        raise ValidationFailed(
+            f"The minimum deposit {minimum}% is above the proposed deposit {proposed}%; "
+            "lower the minimum or raise the proposed deposit.", field="minimum_deposit_percent")
     audit = AuditLog(user)
     before = {name: getattr(store, name) for name in changes}
     for name, value in changes.items():

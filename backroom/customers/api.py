@@ -2,11 +2,12 @@ from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router
 from pydantic import Field
 
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate
+from backroom.api.schemas import RequestBody
 from backroom.customers import services
 from backroom.customers.models import Customer
 from backroom.sales.models import OrderStatus
@@ -16,10 +17,10 @@ router = Router(tags=["customers"])
 OPEN_STATUSES = [OrderStatus.ON_HOLD, OrderStatus.WAITING, OrderStatus.READY]
 
 
-class CustomerIn(Schema):
+class CustomerIn(RequestBody):
     name: str = Field(min_length=1, max_length=200)
-    email: str = ""
-    phone: str = ""
+    email: str = Field(default="", max_length=254)
+    phone: str = Field(default="", max_length=40)
     notify: bool = True
 
 

@@ -3,10 +3,11 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
+from pydantic import Field
 
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate
-from backroom.api.schemas import Money, Quantity
+from backroom.api.schemas import Money, Quantity, RequestBody
 from backroom.core.errors import ValidationFailed
 from backroom.purchasing import selectors, services
 from backroom.purchasing.models import POStatus
@@ -14,13 +15,13 @@ from backroom.purchasing.models import POStatus
 router = Router(tags=["purchasing"])
 
 
-class POLineIn(Schema):
+class POLineIn(RequestBody):
     sku: str
     quantity: Quantity
     cost: Money | None = None
 
 
-class POIn(Schema):
+class POIn(RequestBody):
     vendor: str
     include_purchase_requests: bool = False
     include_reorder: bool = False
@@ -28,26 +29,26 @@ class POIn(Schema):
     expected_date: datetime.date | None = None
 
 
-class POLineChangeIn(Schema):
+class POLineChangeIn(RequestBody):
     quantity: Quantity | None = None
     cost: Money | None = None
 
 
-class CancelIn(Schema):
-    reason: str = ""
+class CancelIn(RequestBody):
+    reason: str = Field(default="", max_length=200)
 
 
-class ReceiveLineIn(Schema):
+class ReceiveLineIn(RequestBody):
     id: int
     quantity: Quantity
     close_short: bool = False
 
 
-class ReceiptIn(Schema):
+class ReceiptIn(RequestBody):
     lines: list[ReceiveLineIn]
 
 
-class StockRequestIn(Schema):
+class StockRequestIn(RequestBody):
     sku: str
     quantity: Quantity
 

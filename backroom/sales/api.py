@@ -6,7 +6,7 @@ from pydantic import Field
 
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate_segments
-from backroom.api.schemas import Money, Percent, Quantity
+from backroom.api.schemas import Money, Percent, Quantity, RequestBody
 from backroom.core.errors import ValidationFailed
 from backroom.sales import payments as payment_services
 from backroom.sales import selectors, services
@@ -19,7 +19,7 @@ TenderName = Literal["cash", "card", "check", "store_credit", "other"]
 RefundChoice = Literal["original_tender", "store_credit", "none"]
 
 
-class LineIn(Schema):
+class LineIn(RequestBody):
     sku: str | None = None
     quantity: Quantity
     unit_price: Money | None = None
@@ -29,14 +29,14 @@ class LineIn(Schema):
     vendor: str | None = None
 
 
-class PaymentIn(Schema):
+class PaymentIn(RequestBody):
     amount: Money
     tender: TenderName
     reference: str = Field(default="", max_length=100)
     to_store_credit: bool = False
 
 
-class OrderIn(Schema):
+class OrderIn(RequestBody):
     type: Literal["sale", "sales_order", "special_order", "layaway", "custom_order"]
     customer: int | None = None
     lines: list[LineIn]
@@ -44,52 +44,52 @@ class OrderIn(Schema):
     hold: bool = False
 
 
-class FinalizeIn(Schema):
+class FinalizeIn(RequestBody):
     payments: list[PaymentIn] = []
 
 
-class RefundIn(Schema):
+class RefundIn(RequestBody):
     amount: Money
     tender: TenderName | None = None
     to_store_credit: bool = False
-    reason: str
+    reason: str = Field(max_length=200)
 
 
-class QuantityIn(Schema):
+class QuantityIn(RequestBody):
     quantity: Quantity
 
 
-class CancelIn(Schema):
-    quantity: Quantity
-    refund: RefundChoice = "none"
-
-
-class ReturnIn(Schema):
+class CancelIn(RequestBody):
     quantity: Quantity
     refund: RefundChoice = "none"
-    reason: str = ""
 
 
-class DeliverLineIn(Schema):
+class ReturnIn(RequestBody):
+    quantity: Quantity
+    refund: RefundChoice = "none"
+    reason: str = Field(default="", max_length=200)
+
+
+class DeliverLineIn(RequestBody):
     id: int
     quantity: Quantity
 
 
-class DeliveryIn(Schema):
+class DeliveryIn(RequestBody):
     lines: list[DeliverLineIn] | None = None
     payments: list[PaymentIn] = []
 
 
-class VoidIn(Schema):
+class VoidIn(RequestBody):
     refund: RefundChoice = "original_tender"
-    reason: str
+    reason: str = Field(max_length=200)
 
 
-class PaymentVoidIn(Schema):
-    reason: str = ""
+class PaymentVoidIn(RequestBody):
+    reason: str = Field(default="", max_length=200)
 
 
-class PriorityIn(Schema):
+class PriorityIn(RequestBody):
     priority: int = Field(ge=-1000, le=1000)
 
 

@@ -64,6 +64,11 @@ def plan_payment(*, balance: Decimal, tender: str, amount: Decimal, cash_step: D
             "Store credit cannot be paid back into store credit; choose another tender.",
             field="to_store_credit")
     open_balance = max(balance, ZERO)
+    if tender == Tender.CASH and cash_step > 0 and amount % cash_step:
+        raise ValidationFailed(
+            f"Cash {amount} is not a multiple of the store's cash rounding {cash_step}; "
+            f"take {round_cash(amount, cash_step)} or another amount in steps of {cash_step}.",
+            field="amount")
 
     if tender == Tender.CASH and open_balance > 0:
         cash_due = round_cash(open_balance, cash_step)

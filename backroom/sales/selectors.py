@@ -6,6 +6,7 @@ from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Val
 
 from backroom.core.errors import NotFound
 from backroom.core.models import Event
+from backroom.core.money import format_percent
 from backroom.sales.models import Order, OrderLine, OrderStatus
 from backroom.sales.totals import line_status
 
@@ -26,7 +27,7 @@ def line_dict(line: OrderLine) -> dict[str, Any]:
         "description": line.description,
         "quantity": line.quantity,
         "unit_price": str(line.unit_price),
-        "discount_percent": str(line.discount_percent.normalize()),
+        "discount_percent": format_percent(line.discount_percent),
         "tax": str(line.tax),
         "line_total": str(line.line_total),
         "delivered": line.delivered,
@@ -59,6 +60,7 @@ def order_dict(order: Order) -> dict[str, Any]:
                 "tender": payment.tender,
                 "kind": payment.kind,
                 "received": str(payment.received),
+                "tendered": str(payment.received + payment.change_given),
                 "change": str(payment.change_given),
                 "store_credit": str(payment.credit_amount),
                 "reference": payment.reference,

@@ -32,7 +32,7 @@ from backroom.core.errors import (
     ValidationFailed,
 )
 from backroom.core.models import StoreSettings
-from backroom.core.money import ZERO, percent_of
+from backroom.core.money import MAX_AMOUNT, ZERO, percent_of
 from backroom.core.numbers import document_number, placeholder_number
 from backroom.customers.models import Customer
 from backroom.customers.services import walk_in_customer
@@ -230,6 +230,10 @@ def _line_build(user, order: Order, spec: LineInput, position: int, store: Store
                                field=f"{field}.discount_percent")
     if spec.sku and (unit_price != item.price or discount):
         require(user, "change_price", f"change the price or discount of {item.sku}")
+    if unit_price * spec.quantity > MAX_AMOUNT:
+        raise ValidationFailed(
+            f"{spec.quantity} x {unit_price} comes to more than the largest amount, "
+            f"{MAX_AMOUNT}; split the order.", field=f"{field}.quantity")
     line = OrderLine(
         order=order, position=position, item=item,
         description=item.description, quantity=spec.quantity, pending=spec.quantity,
@@ -553,7 +557,12 @@ def _delivery_units(order: Order, current: dict[int, OrderLine],
 
 @transaction.atomic
 def order_void(*, user, number: str, refund: str = "original_tender", reason: str = "") -> Order:
-    """Void an order: every unit is cancelled, delivered ones return to stock."""
+    """Void an order: every undelivered unit is cancelled.
+
+    A sale's goods left at finalize, on the spot, so voiding a sale takes
+    them back into stock. Other orders keep what was already handed over;
+    taking that back is a return (`line_return`).
+    """
     require(user, "void", "void an order")
     _check_refund_choice(refund)
     if not reason.strip():
@@ -567,14 +576,14 @@ def order_void(*, user, number: str, refund: str = "original_tender", reason: st
     released: dict[int, int] = {}
     for line in lines:
         item = items[line.item_id]
-        returned = line.delivered
+        returned = line.delivered if order.type == OrderType.SALE else 0
         open_units = line.pending + line.back_ordered + line.ready
         if open_units:
             ready = line.ready
             _units_cancel_quiet(order, line, item, audit)
             released[item.pk] = released.get(item.pk, 0) + ready
         if returned:
-            line.delivered = 0
+            line.delivered -= returned
             line.cancelled += returned
             if item.tracked:
                 item.on_hand += returned

@@ -172,10 +172,24 @@ def test_void_without_refund_keeps_money(api, card_and_scarf):
     assert order["paid"] == "34.00"
 
 
-def test_void_returns_delivered_units_to_stock(api, card_and_scarf):
+def test_void_keeps_units_already_handed_over(api, card_and_scarf):
+    """The customer has the card: voiding cancels the scarf and refunds its 30.00 only."""
     expect(deliver(api, card_and_scarf["number"], [(line_of(card_and_scarf, "A")["id"], 1)]))
 
     order = expect(void(api, card_and_scarf))
+
+    assert order["status"] == "delivered"
+    assert buckets(line_of(order, "A"))["delivered"] == 1
+    assert buckets(line_of(order, "B"))["cancelled"] == 1
+    assert order["total"] == "4.00"
+    assert order["paid"] == "4.00"
+    assert stock(api, "A") == {"on_hand": 9, "reserved": 0, "available": 9}
+
+
+def test_void_sale_takes_goods_back(api, card):
+    sale = order_create(api, None, [("A", 2)], [pay("8.00")], order_type="sale")
+
+    order = expect(void(api, sale))
 
     assert order["status"] == "cancelled"
     assert order["paid"] == "0.00"
