@@ -81,6 +81,19 @@ def request_for_stock(request: HttpRequest, payload: StockRequestIn) -> dict[str
     return selectors.request_dict(selectors.requests_filter().get(pk=created.pk))
 
 
+class RequestVendorIn(RequestBody):
+    vendor: str
+
+
+@router.patch("/purchase-requests/{request_id}", response=dict,
+              summary="Choose the vendor of an open purchase request")
+def request_set_vendor(request: HttpRequest, request_id: int,
+                       payload: RequestVendorIn) -> dict[str, Any]:
+    changed = services.purchase_request_set_vendor(user=request.user, request_id=request_id,
+                                                   vendor=payload.vendor)
+    return selectors.request_dict(selectors.requests_filter().get(pk=changed.pk))
+
+
 @router.post("/orders/{number}/lines/{line_id}/purchase-request", response=dict,
              summary="Request a purchase for a line's back-ordered units (never twice)")
 @idempotent(200)

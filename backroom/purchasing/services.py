@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from backroom.accounts.permissions import require
@@ -112,6 +112,32 @@ def reorder_requests_create(*, user, vendor_id: int) -> list[PurchaseRequest]:
     return created
 
 
+@transaction.atomic
+def purchase_request_set_vendor(*, user, request_id: int, vendor: str) -> PurchaseRequest:
+    """Choose the vendor of an open request, such as a custom piece's maker."""
+    require(user, "manage_purchasing", "choose a request's vendor")
+    vendor_row = vendor_get(vendor)
+    item_id = (PurchaseRequest.objects.filter(pk=request_id)
+               .values_list("item_id", flat=True).first())
+    if item_id is None:
+        raise NotFound(f"Purchase request {request_id} not found; check the id.",
+                       field="request")
+    lock_items([item_id])
+    request = PurchaseRequest.objects.get(pk=request_id)
+    if request.status != RequestStatus.OPEN:
+        raise InvalidState(
+            f"Purchase request {request_id} is {request.get_status_display().lower()}; only an "
+            "open request can change vendor.", field="request")
+    audit = AuditLog(user)
+    audit.add("request_vendor_changed", order=request.order_id, item=item_id,
+              request=request.pk, before=request.vendor_id, after=vendor_row.code)
+    request.vendor = vendor_row
+    request.updated_at = timezone.now()
+    request.save(update_fields=["vendor", "updated_at"])
+    audit.flush()
+    return request
+
+
 # ---------------------------------------------------------------- purchase orders
 
 
@@ -136,15 +162,17 @@ def purchase_order_create(*, user, vendor: str, include_purchase_requests: bool 
     if include_reorder:
         reorder_requests_create(user=user, vendor_id=vendor_row.pk)
 
+    # A request made before its item had a vendor joins the item's vendor's PO.
+    of_vendor = Q(vendor=vendor_row) | Q(vendor__isnull=True, item__vendor=vendor_row)
     request_items = set()
     if include_purchase_requests:
         request_items = set(PurchaseRequest.objects.filter(
-            vendor=vendor_row, status=RequestStatus.OPEN).values_list("item_id", flat=True))
+            of_vendor, status=RequestStatus.OPEN).values_list("item_id", flat=True))
     items = lock_items(request_items | {item.pk for item, _, _ in wanted})
     requests = []
     if include_purchase_requests:
         requests = list(PurchaseRequest.objects.filter(
-            vendor=vendor_row, status=RequestStatus.OPEN, quantity__gt=0).order_by("id"))
+            of_vendor, status=RequestStatus.OPEN, quantity__gt=0).order_by("id"))
 
     po = PurchaseOrder.objects.create(
         number=placeholder_number(), vendor=vendor_row, expected_date=expected_date,
@@ -170,6 +198,7 @@ def purchase_order_create(*, user, vendor: str, include_purchase_requests: bool 
     audit = AuditLog(user)
     now = timezone.now()
     for request in requests:
+        request.vendor = vendor_row
         request.status = RequestStatus.ON_ORDER
         request.po_line = po_lines[request.item_id]
         request.needs_ordering = False
@@ -179,7 +208,7 @@ def purchase_order_create(*, user, vendor: str, include_purchase_requests: bool 
                       item=request.item_id, purchase_order=po, request=request.pk,
                       quantity=request.quantity, number=po.number)
     PurchaseRequest.objects.bulk_update(
-        requests, ["status", "po_line", "needs_ordering", "updated_at"], batch_size=500)
+        requests, ["vendor", "status", "po_line", "needs_ordering", "updated_at"], batch_size=500)
     audit.add("purchase_order_created", purchase_order=po, vendor=vendor_row.code,
               lines=[{"sku": items[item_id].sku, "quantity": line.quantity}
                      for item_id, line in po_lines.items()],
