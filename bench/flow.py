@@ -1,6 +1,6 @@
 """Benchmark: the back-order flow of the product specification, repeated.
 
-    .venv/bin/python bench/flow.py sqlite|postgres [--iterations N] [--no-http]
+    .venv/bin/python bench/flow.py sqlite|postgres [--iterations N] [--no-http] [--profile]
 
 Each iteration runs the flow of a sales order for customer C with one card
 in stock and one scarf to order: order with 34.00 paid, hand over the card,
@@ -14,7 +14,10 @@ it over. It runs three ways in the same process and database:
 - http: the REST API, through gunicorn with one worker on 127.0.0.1.
 
 Results (per-iteration mean and p95 in milliseconds, and the ratios to the
-floor) go to bench/results/flow-<database>-<time>.json.
+floor) go to bench/results/flow-<database>-<time>.json. With --profile, 20
+more service flows run under cProfile after the timings, and the SQL statement
+count of one flow and the top entries by cumulative and by own time go to
+bench/results/flow-<database>-profile.txt.
 """
 
 import argparse
@@ -29,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import REPO, database, django_command, machine, write_result  # noqa: E402
+from common import REPO, RESULTS, database, django_command, machine, write_result  # noqa: E402
 
 WARM_UP = 5
 
@@ -39,14 +42,22 @@ def main() -> None:
     parser.add_argument("database", choices=["sqlite", "postgres"])
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--no-http", action="store_true")
+    parser.add_argument("--profile", action="store_true",
+                        help="also write a cProfile of 20 flows through the services")
     args = parser.parse_args()
 
     with database(args.database) as env:
         django_command(env, "migrate", "-v", "0")
         out = Path(env["BACKROOM_HOME"]) / "flow.json"
         subprocess.run([sys.executable, __file__, "--inner", str(out), str(args.iterations),
-                        "0" if args.no_http else "1"], cwd=REPO, env=env, check=True)
+                        "0" if args.no_http else "1", "1" if args.profile else "0"],
+                       cwd=REPO, env=env, check=True)
         timings = json.loads(out.read_text())
+        profile = out.with_suffix(".profile.txt")
+        if profile.exists():
+            saved = RESULTS / f"flow-{args.database}-profile.txt"
+            saved.write_text(profile.read_text())
+            print(f"profile written to {saved}")
 
     result = {"benchmark": "flow", "database": args.database,
               "iterations": args.iterations, "machine": machine(), **timings}
@@ -58,7 +69,7 @@ def main() -> None:
 # ---------------------------------------------------------------- inside the bench database
 
 
-def inner(out: Path, iterations: int, with_http: bool) -> None:
+def inner(out: Path, iterations: int, with_http: bool, with_profile: bool) -> None:
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backroom.settings")
@@ -75,7 +86,30 @@ def inner(out: Path, iterations: int, with_http: bool) -> None:
         http = _time_http(store, iterations)
         result["http_ms"] = http
         result["http_to_floor"] = round(http["mean"] / floor["mean"], 2)
+    if with_profile:
+        out.with_suffix(".profile.txt").write_text(_profile(store))
     out.write_text(json.dumps(result))
+
+
+def _profile(store: dict) -> str:
+    """Count the SQL statements of one service flow, then profile 20 more and return the report."""
+    import cProfile
+    import io
+    import pstats
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        _flow_services(store)
+    profiler = cProfile.Profile()
+    profiler.runcall(lambda: [_flow_services(store) for _ in range(20)])
+    text = io.StringIO()
+    text.write(f"SQL statements in one flow: {len(queries.captured_queries)}\n")
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats("cumulative").print_stats(40)
+    stats.sort_stats("tottime").print_stats(20)
+    return text.getvalue()
 
 
 def _store_setup() -> dict:
@@ -158,12 +192,19 @@ def _free_port() -> int:
 
 
 def serve(workers: int) -> tuple[subprocess.Popen, int]:
-    """Start gunicorn on a free loopback port with the bench database; wait until it answers."""
+    """Start gunicorn on a free loopback port with the bench database and wait for it to listen.
+
+    The server never gets an SMTP host, so it writes ready notices with Django's
+    console e-mail backend, and its standard output (where they go) is discarded.
+    Its log stays on standard error.
+    """
     port = _free_port()
+    env = dict(os.environ)
+    env.pop("BACKROOM_SMTP_HOST", None)
     server = subprocess.Popen(
         [str(REPO / ".venv" / "bin" / "gunicorn"), "backroom.wsgi:application",
          "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=REPO, env=dict(os.environ))
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -189,6 +230,6 @@ def _time_http(store: dict, iterations: int) -> dict:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--inner":
-        inner(Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1")
+        inner(Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1", sys.argv[5] == "1")
     else:
         main()
