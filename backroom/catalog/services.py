@@ -14,7 +14,7 @@ from backroom.catalog.locks import lock_items
 from backroom.catalog.models import Barcode, Item, StockAdjustment, Vendor
 from backroom.catalog.selectors import item_get, vendor_get
 from backroom.core.audit import AuditLog
-from backroom.core.errors import Conflict, InsufficientStock, ValidationFailed
+from backroom.core.errors import Conflict, InsufficientStock, ValidationFailed, reject_nul
 from backroom.core.money import MAX_AMOUNT
 
 SKU_PATTERN = re.compile(r"^\S(?:.{0,38}\S)?$")
@@ -25,6 +25,7 @@ MAX_ADJUSTMENT = 1_000_000
 def vendor_create(*, user, code: str, name: str, email: str = "",
                   lead_time_days: int = 7) -> Vendor:
     require(user, "manage_catalog", "create a vendor")
+    reject_nul(code=code, name=name, email=email)
     code = (code or "").strip()
     name = (name or "").strip()
     if not code or len(code) > 20:
@@ -97,6 +98,8 @@ def item_validate(data: ItemInput) -> list[dict[str, str]]:
 @transaction.atomic
 def item_create(*, user, data: ItemInput) -> Item:
     require(user, "manage_catalog", "create an item")
+    reject_nul(sku=data.sku, description=data.description, vendor_sku=data.vendor_sku,
+               category=data.category, barcode=data.barcode)
     errors = item_validate(data)
     if errors:
         raise ValidationFailed(errors[0]["message"], errors=errors)
@@ -127,6 +130,7 @@ def item_adjust_stock(*, user, sku: str, quantity: int, reason: str) -> Item:
             f"Quantity {quantity} is invalid; give a non-zero whole number up to "
             f"{MAX_ADJUSTMENT} either way.", field="quantity")
     reason = (reason or "").strip()
+    reject_nul(reason=reason)
     if not reason:
         raise ValidationFailed("Give a reason for the adjustment.", field="reason")
     item_id = item_get(sku).pk

@@ -43,6 +43,15 @@ class ValidationFailed(BackroomError):
         return super().errors
 
 
+def reject_nul(**texts: str | None) -> None:
+    """Raise ValidationFailed when a text holds a NUL character, which no database keeps."""
+    for field, text in texts.items():
+        if text and "\x00" in text:
+            raise ValidationFailed(
+                f"The {field.replace('_', ' ')} contains a NUL character (\\u0000); remove it.",
+                field=field)
+
+
 class NotFound(BackroomError):
     code = "not_found"
     status = 404

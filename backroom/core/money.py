@@ -1,5 +1,6 @@
 """Money arithmetic: Decimal only, rounded half up in one place."""
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
@@ -25,6 +26,7 @@ def round_cash(amount: Decimal, step: Decimal) -> Decimal:
     return round_money(units * step)
 
 
+PLAIN_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 # Amounts are stored with 12 digits, 2 of them after the point.
 MAX_AMOUNT = Decimal("9999999999.99")
 
@@ -33,6 +35,8 @@ def parse_money(value: object, places: int = 2) -> Decimal:
     """Parse a decimal string with at most `places` decimals; raise ValueError otherwise."""
     if isinstance(value, bool) or not isinstance(value, str | Decimal):
         raise ValueError("must be a decimal string such as \"34.00\", not a JSON number")
+    if isinstance(value, str) and not PLAIN_DECIMAL.match(value.strip()):
+        raise ValueError(f"{value!r} is not a plain decimal amount such as \"34.00\"")
     try:
         amount = Decimal(value)
     except InvalidOperation:

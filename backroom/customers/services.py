@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from backroom.core.errors import NotFound, ValidationFailed
+from backroom.core.errors import NotFound, ValidationFailed, reject_nul
 from backroom.customers.models import Customer
 
 WALK_IN_NAME = "Retail customer"
@@ -19,6 +19,7 @@ def walk_in_customer() -> Customer:
 
 
 def _clean(name: str, email: str, phone: str) -> tuple[str, str, str]:
+    reject_nul(name=name, email=email, phone=phone)
     name = (name or "").strip()
     email = (email or "").strip()
     if not name:

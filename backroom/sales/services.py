@@ -571,6 +571,11 @@ def order_void(*, user, number: str, refund: str = "original_tender", reason: st
     if order.status == OrderStatus.CANCELLED:
         raise InvalidState(f"Order {order.number} is already voided.")
     lines = list(order.lines.order_by("position"))
+    if order.type != OrderType.SALE and not any(
+            line.pending or line.ready or line.back_ordered for line in lines):
+        raise InvalidState(
+            f"Order {order.number} has nothing left to void: every unit was handed over or "
+            "cancelled. Take goods back with a return instead.")
     items = lock_items(line.item_id for line in lines)
     audit = AuditLog(user)
     released: dict[int, int] = {}

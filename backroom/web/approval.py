@@ -1,10 +1,12 @@
 """Manager approval for guarded actions.
 
 When a service raises PermissionDenied, the screen prompts a manager to
-sign in for that one action: their password is checked, they must hold the
-permission, and the service runs as the manager. The approval is written to
-the audit trail in the same transaction, so it exists only if the action
-succeeded. The manager's session is never started.
+sign in for that one action: their password is checked and they must hold
+the permission. The service then runs as the signed-in user, with the
+manager's authority for that one permission, so the audit trail names who
+did the work. The approval is written to the audit trail in the same
+transaction, so it exists only if the action succeeded. The manager's
+session is never started.
 """
 
 import logging
@@ -15,7 +17,7 @@ from django.contrib.auth import authenticate
 from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpRequest
 
-from backroom.accounts.permissions import has_permission
+from backroom.accounts.permissions import approved_by, has_permission
 from backroom.core.audit import AuditLog
 from backroom.core.errors import BackroomError, ConcurrentUpdate, PermissionDenied
 from backroom.web.forms import Approval, FormState
@@ -101,8 +103,8 @@ def _approved_call(request: HttpRequest, action: str, username: str,
         prompt.error = f"{username} does not hold the '{permission}' permission."
         raise ApprovalNeeded(prompt)
     try:
-        with transaction.atomic():
-            result = _run(request, call, approver)
+        with transaction.atomic(), approved_by(approver, permission):
+            result = _run(request, call, request.user)
             audit = AuditLog(approver)
             audit.add("approved_by", **(targets(result) if targets else {}),
                       permission=permission, approver=approver.get_username(),

@@ -2,7 +2,15 @@
 
 import pytest
 
-from .helpers import assert_problem, expect, nothing_changes, order_body, pay, set_settings
+from .helpers import (
+    assert_problem,
+    expect,
+    nothing_changes,
+    order_body,
+    order_create,
+    pay,
+    set_settings,
+)
 
 
 @pytest.mark.parametrize(("field", "value"), [
@@ -137,3 +145,22 @@ def test_nul_character_rejected(api):
         response = api.post("/customers", {"name": "Ann\u0000Lee"})
 
     assert_problem(response, 422, "validation_error")
+
+
+def test_cash_in_exponent_notation_rejected(api, card):
+    with nothing_changes():
+        response = api.post("/orders", order_body(None, [("A", 1)], [pay("1e5")],
+                                                  order_type="sale"))
+
+    assert_problem(response, 422, "validation_error")
+
+
+def test_void_of_handed_over_order_rejected(api, customer, card):
+    order = order_create(api, customer, [("A", 1)], [pay("4.00")])
+    expect(api.post(f"/orders/{order['number']}/deliveries", {}))
+
+    with nothing_changes():
+        response = api.post(f"/orders/{order['number']}/void",
+                            {"refund": "original_tender", "reason": "mistake"})
+
+    assert_problem(response, 409, "invalid_state")
