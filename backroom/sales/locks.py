@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 
+from backroom.core.errors import NotFound
 from backroom.sales.models import Order
 
 
@@ -16,3 +17,12 @@ def lock_orders(order_ids: Iterable[int]) -> dict[int, Order]:
 
 def lock_order(order_id: int) -> Order:
     return lock_orders([order_id])[order_id]
+
+
+def order_id_of(number: str) -> int:
+    """Return the id of the order with this number, or raise NotFound."""
+    order_id = Order.objects.filter(number=number).values_list("pk", flat=True).first()
+    if order_id is None:
+        raise NotFound(f"Order '{number}' not found; check the number.", field="number",
+                       number=number)
+    return order_id

@@ -23,7 +23,7 @@ from backroom.core.errors import (
 from backroom.core.models import StoreSettings
 from backroom.core.money import ZERO, round_cash
 from backroom.customers.models import Customer, StoreCreditEntry
-from backroom.sales.locks import lock_order
+from backroom.sales.locks import lock_order, order_id_of
 from backroom.sales.models import Order, OrderStatus, Payment, PaymentKind, Tender
 from backroom.sales.totals import order_sync
 
@@ -259,10 +259,7 @@ def payment_void(*, user, number: str, payment_id: int, reason: str = "") -> Ord
 
 
 def _lock_order_by_number(number: str) -> Order:
-    order_id = Order.objects.filter(number=number).values_list("pk", flat=True).first()
-    if order_id is None:
-        raise NotFound(f"Order '{number}' not found; check the number.", field="number",
-                       number=number)
+    order_id = order_id_of(number)
     return lock_order(order_id)
 
 

@@ -38,7 +38,7 @@ from backroom.customers.models import Customer
 from backroom.customers.services import walk_in_customer
 from backroom.purchasing.coverage import requests_cover, requests_uncover
 from backroom.purchasing.models import PurchaseRequest
-from backroom.sales.locks import lock_order
+from backroom.sales.locks import lock_order, order_id_of
 from backroom.sales.models import Order, OrderLine, OrderStatus, OrderType
 from backroom.sales.payments import PaymentInput, payments_take, refund_issue
 from backroom.sales.totals import delivered_value, lines_recompute_money, order_sync
@@ -657,28 +657,19 @@ def _check_refund_choice(refund: str) -> None:
 
 
 def _lock_by_number(number: str) -> Order:
-    order_id = Order.objects.filter(number=number).values_list("pk", flat=True).first()
-    if order_id is None:
-        raise NotFound(f"Order '{number}' not found; check the number.", field="number",
-                       number=number)
+    order_id = order_id_of(number)
     return lock_order(order_id)
 
 
 def _order_locked_for_items(number: str) -> Order:
     """Lock an order's items, then the order itself: the one lock order of the services."""
-    order_id = Order.objects.filter(number=number).values_list("pk", flat=True).first()
-    if order_id is None:
-        raise NotFound(f"Order '{number}' not found; check the number.", field="number",
-                       number=number)
+    order_id = order_id_of(number)
     lock_items(OrderLine.objects.filter(order_id=order_id).values_list("item_id", flat=True))
     return lock_order(order_id)
 
 
 def _line_locked(number: str, line_id: int) -> tuple[Order, OrderLine, Item]:
-    order_id = Order.objects.filter(number=number).values_list("pk", flat=True).first()
-    if order_id is None:
-        raise NotFound(f"Order '{number}' not found; check the number.", field="number",
-                       number=number)
+    order_id = order_id_of(number)
     item_id = (OrderLine.objects.filter(pk=line_id, order_id=order_id)
                .values_list("item_id", flat=True).first())
     if item_id is None:
