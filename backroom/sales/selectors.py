@@ -7,7 +7,7 @@ from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Val
 from backroom.core.errors import NotFound
 from backroom.core.models import Event
 from backroom.core.money import format_percent
-from backroom.sales.models import Order, OrderLine, OrderStatus
+from backroom.sales.models import LineStatus, Order, OrderLine, OrderStatus
 from backroom.sales.totals import line_status
 
 
@@ -34,9 +34,16 @@ def line_dict(line: OrderLine) -> dict[str, Any]:
         "ready": line.ready,
         "back_ordered": line.back_ordered,
         "cancelled": line.cancelled,
-        "status": line_status(line),
+        "status": _api_line_status(line),
         "take_now": line.take_now,
     }
+
+
+def _api_line_status(line: OrderLine) -> str:
+    """Return the line status of API v1, whose four values have no "pending": the
+    lines of an order on hold wait for it to be finalized."""
+    status = line_status(line)
+    return LineStatus.WAITING if status == LineStatus.PENDING else status
 
 
 def order_dict(order: Order) -> dict[str, Any]:

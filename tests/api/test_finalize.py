@@ -140,6 +140,13 @@ def test_held_order_has_no_stock_effect(api, customer, card, scarf):
     assert order["paid"] == "0.00"
 
 
+def test_held_order_lines_use_api_statuses(api, customer, card, scarf):
+    """API v1 lists four line statuses; the lines of a held order are waiting."""
+    order = order_create(api, customer, [("A", 1), ("B", 1)], hold=True)
+
+    assert [line["status"] for line in order["lines"]] == ["waiting", "waiting"]
+
+
 def test_held_order_finalized_later(api, customer, card, scarf):
     held = order_create(api, customer, [("A", 1), ("B", 1)], hold=True)
 
