@@ -7,8 +7,8 @@ import pytest
 from backroom.core.models import Event
 from backroom.purchasing.models import PurchaseRequest
 from backroom.sales.models import Order
-from backroom.sales.payments import PaymentInput
-from backroom.sales.services import LineInput, order_create
+from backroom.sales.payments import PaymentInput, order_refund
+from backroom.sales.services import LineInput, order_create, order_deliver, order_void
 
 
 def new_order(user, customer, payment: str | None, hold: bool = False) -> Order:
@@ -318,3 +318,53 @@ def test_database_conflict_asks_to_retry(owner_client, paid_order, monkeypatch):
     assert response.status_code == 422
     assert "Please retry" in response.context["state"].message
     assert 'value="1.00"' in response.content.decode()
+
+
+def test_deliver_error_stays_in_its_form(owner_client, paid_order):
+    url = line_url(paid_order, "A", "deliver")
+    response = owner_client.post(url, {"quantity": "5", "amount": ""})
+
+    page = response.content.decode()
+    add_line = form_with(page, f"/orders/{paid_order.number}/add-line/")
+    assert response.status_code == 422
+    assert "quantity" in response.context["state"].errors
+    assert 'value="5"' in form_with(page, url)
+    assert 'value="5"' not in add_line
+    assert 'class="error"' not in add_line
+
+
+def test_delivered_order_offers_no_void(owner, owner_client, customer, card, store):
+    order = order_create(
+        user=owner, order_type="sales_order", customer_id=customer.pk,
+        lines=[LineInput(sku="A", quantity=1)],
+        payments=[PaymentInput(amount=Decimal("4.00"), tender="cash")])
+    order_deliver(user=owner, number=order.number)
+
+    page = owner_client.get(f"/orders/{order.number}/").content.decode()
+
+    order.refresh_from_db()
+    assert order.status == "delivered"
+    assert f'action="/orders/{order.number}/void/"' not in page
+    assert f'action="/orders/{order.number}/refund/"' in page
+
+
+def test_voided_order_offers_no_payment(owner, owner_client, deposit_order):
+    order_void(user=owner, number=deposit_order.number, refund="none", reason="Changed mind")
+
+    page = owner_client.get(f"/orders/{deposit_order.number}/").content.decode()
+
+    assert f'action="/orders/{deposit_order.number}/void/"' not in page
+    assert f'action="/orders/{deposit_order.number}/payment/"' not in page
+    assert f'action="/orders/{deposit_order.number}/refund/"' in page
+
+
+def test_refunded_payment_offers_no_void(owner, owner_client, paid_order):
+    order_refund(user=owner, number=paid_order.number, amount=Decimal("5.00"),
+                 reason="Price match")
+
+    response = owner_client.get(f"/orders/{paid_order.number}/")
+
+    payments = {payment.kind: payment for payment in response.context["payments"]}
+    assert payments["payment"].voidable is False
+    assert payments["refund"].voidable is True
+    assert f'aria-label="Void payment {payments["payment"].pk}"' not in response.content.decode()

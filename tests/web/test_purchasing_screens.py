@@ -237,3 +237,19 @@ def test_clerk_submit_prompt_sits_in_its_form(clerk_client, owner, scarf_order):
     assert 'name="approver_username"' in form[:form.index("</form>")]
     po.refresh_from_db()
     assert po.status == "draft"
+
+
+def test_po_line_error_stays_in_its_form(owner, owner_client, scarf_order):
+    po = purchase_order_create(user=owner, vendor="V", include_purchase_requests=True)
+    line = po.lines.get()
+
+    response = owner_client.post(f"/purchasing/orders/{po.number}/lines/{line.pk}/update/",
+                                 {"quantity": "abc", "cost": "15.00"})
+
+    page = response.content.decode()
+    start = page.index(f'action="/purchasing/orders/{po.number}/add-line/"')
+    add_line = page[start:page.index("</form>", start)]
+    assert response.context["state"].errors["quantity"] == "'abc' is not a whole number."
+    assert 'value="abc"' not in add_line
+    assert 'value="15.00"' not in add_line
+    assert 'class="error"' not in add_line

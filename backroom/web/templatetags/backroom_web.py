@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from backroom.accounts.permissions import has_permission
 from backroom.core.money import round_money
+from backroom.web.forms import FormState
 
 register = template.Library()
 
@@ -44,6 +45,16 @@ def menu(context: dict[str, Any]) -> dict[str, Any]:
         current = request.path == url or (url != "/" and request.path.startswith(url))
         entries.append({"label": label, "url": url, "current": current})
     return {"entries": entries}
+
+
+@register.filter
+def for_form(state: FormState, name: str) -> FormState:
+    """Return `state` when it belongs to the form `name`, else an empty state.
+
+    One page contains several forms with the same input names, so a failed submit
+    must fill only the form that was submitted.
+    """
+    return state if state.name == name else FormState(name=name)
 
 
 @register.filter

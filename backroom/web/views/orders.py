@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from backroom.core.errors import NotFound
 from backroom.core.models import StoreSettings
 from backroom.core.money import percent_of
-from backroom.sales.models import Order, OrderStatus, Tender
+from backroom.sales.models import Order, OrderStatus, OrderType, PaymentKind, Tender
 from backroom.sales.payments import (
     PaymentInput,
     order_add_payment,
@@ -79,13 +79,45 @@ def _render(request: HttpRequest, order: Order, state: FormState,
         "balance": order.total - order.paid,
         "ready_summary": selectors.ready_summary(lines),
         "has_ready": any(line.ready for line in lines),
-        "payments": selectors.order_payments(order),
+        "payments": _payments_with_voidable(order),
+        "can_void": _can_void(order, lines),
+        "can_take_payment": (order.finalized_at is not None
+                             and order.status != OrderStatus.CANCELLED),
         "timeline": selectors.order_timeline(order),
         "tenders": Tender.choices, "refund_choices": REFUND_CHOICES,
         "proposed_deposit": _proposed_deposit(order),
         "open": order.status not in (OrderStatus.CANCELLED, OrderStatus.DELIVERED),
     }
     return page(request, context, "web/order.html", status=status)
+
+
+def _can_void(order: Order, lines: list[Any]) -> bool:
+    """Return True when `order_void` accepts the order: a sale always, others with open units."""
+    if order.status == OrderStatus.CANCELLED:
+        return False
+    if order.type == OrderType.SALE:
+        return True
+    return any(line.pending or line.ready or line.back_ordered for line in lines)
+
+
+def _payments_with_voidable(order: Order) -> list[Any]:
+    """List the order's payments, each marked `voidable` by the rules of `payment_void`.
+
+    A payment with live refunds cannot be voided, and voiding a refund must not
+    push the paid amount above the order total.
+    """
+    payments = selectors.order_payments(order)
+    refunded = {payment.refund_of_id for payment in payments
+                if payment.kind == PaymentKind.REFUND and payment.voided_at is None}
+    for payment in payments:
+        if payment.voided_at is not None:
+            voidable = False
+        elif payment.kind == PaymentKind.PAYMENT:
+            voidable = payment.pk not in refunded
+        else:
+            voidable = order.paid + payment.amount <= order.total
+        payment.voidable = voidable
+    return payments
 
 
 def _proposed_deposit(order: Order) -> Decimal:
