@@ -288,3 +288,27 @@ def test_special_order_back_orders_stock_too(owner_client, card, scarf, customer
     order = Order.objects.get()
     assert [line.back_ordered for line in order.lines.order_by("position")] == [1, 1]
     assert order.status == "waiting"
+
+
+def test_finalize_checks_discount(owner_client, card, customer):
+    response = owner_client.post("/sell/", sales_form(
+        action="finalize", customer=str(customer.pk), **{"lines-0-discount": "150"}))
+
+    assert not response.context["paying"]
+    assert "out of range" in response.context["state"].errors["lines-0-discount"]
+    assert "Discount 150% is out of range" in response.content.decode()
+
+
+def test_finalize_checks_sale_stock(owner_client, scarf):
+    response = owner_client.post("/sell/", sales_form(
+        type="sale", action="finalize", **{"lines-0-sku": "B", "lines-0-price": "30.00"}))
+
+    assert not response.context["paying"]
+    assert "Only 0 of B" in response.context["state"].errors["lines-0-quantity"]
+
+
+def test_finalize_checks_customer(owner_client, card):
+    response = owner_client.post("/sell/", sales_form(action="finalize"))
+
+    assert not response.context["paying"]
+    assert "needs a named customer" in response.context["state"].errors["customer_query"]

@@ -180,6 +180,8 @@ def _finalize_check(state: FormState, form: SalesForm) -> None:
     """Open the payment panel when the lines are complete, proposing the deposit."""
     if not form.lines:
         state.add("q", "Add at least one item before finalizing.")
+    _lines_check(state, form)
+    _customer_check(state, form)
     if state.failed:
         return
     state.values["stage"] = "pay"
@@ -187,6 +189,33 @@ def _finalize_check(state: FormState, form: SalesForm) -> None:
         sales_form_compute(form, StoreSettings.load())
         state.values["payments-0-tender"] = form.tenders[0].tender if form.tenders else "cash"
         state.values["payments-0-amount"] = str(form.proposed_deposit)
+
+
+def _lines_check(state: FormState, form: SalesForm) -> None:
+    """Check the discounts and, for a sale, the stock the engine checks on saving."""
+    for line in form.lines:
+        prefix = f"lines-{line.index}-"
+        if line.discount is not None and line.discount > 100:
+            state.add(prefix + "discount",
+                      f"Discount {line.discount}% is out of range; give 0 to 100.")
+        available = line.available
+        if (form.order_type == OrderType.SALE and available is not None
+                and (line.quantity or 0) > available):
+            state.add(prefix + "quantity",
+                      f"Only {max(available, 0)} of {line.sku} '{line.description}' "
+                      f"available; make this a sales order to back-order the rest.")
+
+
+def _customer_check(state: FormState, form: SalesForm) -> None:
+    """Require a named customer on every order type but a sale, as the engine does."""
+    if form.order_type == OrderType.SALE:
+        return
+    customer_id = state.values.get("customer", "")
+    customer = Customer.objects.filter(pk=customer_id).first() if customer_id.isdigit() else None
+    if customer is None or customer.is_walk_in:
+        label = dict(OrderType.choices).get(form.order_type, "order").lower()
+        state.add("customer_query", f"A {label} needs a named customer to tell when the "
+                                    "goods arrive; choose or add the customer.")
 
 
 def _save(request: HttpRequest, state: FormState, form: SalesForm,
