@@ -137,6 +137,16 @@ def test_item_create_invalid_sku_and_description(owner_client, vendor):
     assert errors["description"] == "The description is empty."
 
 
+def test_empty_item_form_shows_every_error(owner_client, vendor):
+    response = owner_client.post("/items/", {
+        "action": "create", "sku": "", "description": "", "price": ""})
+
+    errors = response.context["state"].errors
+    assert errors["price"] == "Enter an amount."
+    assert "SKU '' is invalid" in errors["sku"]
+    assert errors["description"] == "The description is empty."
+
+
 def test_item_create_needs_manage_catalog(clerk_client, vendor):
     response = clerk_client.post("/items/", {"action": "create", "sku": "N", "price": "1.00",
                                              "description": "new thing", "taxable": "1"})
@@ -172,6 +182,17 @@ def test_vendor_create_bad_lead_time(owner_client, db):
 
     assert "Lead time 400 days is out of range" in response.context["state"].errors[
         "lead_time_days"]
+    assert not Vendor.objects.exists()
+
+
+def test_empty_vendor_form_shows_every_error(owner_client, db):
+    response = owner_client.post("/vendors/", {"action": "create", "code": "", "name": "",
+                                               "lead_time_days": ""})
+
+    errors = response.context["state"].errors
+    assert errors["lead_time_days"] == "Enter a quantity."
+    assert errors["code"] == "Enter the vendor code."
+    assert errors["name"] == "Enter the vendor's name."
     assert not Vendor.objects.exists()
 
 

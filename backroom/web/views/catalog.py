@@ -8,8 +8,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from backroom.catalog.models import Item, Vendor
 from backroom.catalog.selectors import item_buckets, item_search
-from backroom.catalog.services import ItemInput, item_adjust_stock, item_create, vendor_create
+from backroom.catalog.services import (
+    ItemInput,
+    item_adjust_stock,
+    item_create,
+    item_validate,
+    vendor_create,
+)
 from backroom.core.models import Event
+from backroom.core.money import ZERO
 from backroom.purchasing.models import PurchaseOrder
 from backroom.web import selectors
 from backroom.web.approval import attempt
@@ -39,16 +46,19 @@ def _item_create(request: HttpRequest, state: FormState) -> Item | None:
     cost = parse_amount(state, "cost", required=False)
     reorder_point = parse_quantity(state, "reorder_point", minimum=0, required=False)
     reorder_quantity = parse_quantity(state, "reorder_quantity", minimum=0, required=False)
-    if state.failed or price is None:
-        return None
     data = ItemInput(
         sku=state.values.get("sku", "").strip(), description=state.values.get("description", ""),
-        price=price, cost=cost, vendor=state.values.get("vendor") or None,
+        price=price or ZERO, cost=cost, vendor=state.values.get("vendor") or None,
         vendor_sku=state.values.get("vendor_sku", "").strip(),
         category=state.values.get("category", "").strip(),
         barcode=state.values.get("barcode", "").strip() or None,
         taxable=checked(state, "taxable"), tracked=checked(state, "tracked"),
         reorder_point=reorder_point or 0, reorder_quantity=reorder_quantity or 0)
+    if state.failed or price is None:
+        # Show the engine's checks of the other fields too, so every error appears at once.
+        for row in item_validate(data):
+            state.add(row["field"], row["message"])
+        return None
     return attempt(request, state, lambda user: item_create(user=user, data=data),
                    targets=lambda item: {"item": item})
 
@@ -95,8 +105,12 @@ def vendor_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         state = form_state("create", request.POST)
         lead_time = parse_quantity(state, "lead_time_days", minimum=0)
+        if not state.values.get("code", "").strip():
+            state.add("code", "Enter the vendor code.")
+        if not state.values.get("name", "").strip():
+            state.add("name", "Enter the vendor's name.")
         vendor = None
-        if lead_time is not None:
+        if not state.failed and lead_time is not None:
             vendor = attempt(request, state, lambda user: vendor_create(
                 user=user, code=state.values.get("code", ""), name=state.values.get("name", ""),
                 email=state.values.get("email", ""), lead_time_days=lead_time))
