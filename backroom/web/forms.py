@@ -13,7 +13,10 @@ from typing import Any
 from django.http import QueryDict
 
 from backroom.core.errors import BackroomError
-from backroom.core.money import parse_money
+from backroom.core.money import MAX_AMOUNT, PLAIN_DECIMAL, parse_money
+
+# The largest quantity a counter form accepts, as the engine limits lines and adjustments.
+MAX_QUANTITY = 1_000_000
 
 
 @dataclass
@@ -65,17 +68,26 @@ def form_state(name: str, data: QueryDict) -> FormState:
 
 
 def parse_quantity(state: FormState, name: str, *, minimum: int = 1,
-                   required: bool = True) -> int | None:
+                   maximum: int = MAX_QUANTITY, required: bool = True) -> int | None:
     """Parse a whole number of units; record an error and return None when invalid."""
     text = str(state.values.get(name, "")).strip()
     if not text:
         if required:
             state.add(name, "Enter a quantity.")
         return None
-    if not re.fullmatch(r"-?\d{1,9}", text):
+    if not re.fullmatch(r"-?\d+", text):
         state.add(name, f"'{text}' is not a whole number.")
         return None
-    value = int(text)
+    # int() rejects more than 4300 digits, and any 31-digit number is out of range anyway.
+    if len(text) <= 30:
+        value = int(text)
+    elif text.startswith("-"):
+        value = -10**30
+    else:
+        value = 10**30
+    if value > maximum:
+        state.add(name, f"'{text}' is too large; enter at most {maximum:,}.")
+        return None
     if value < minimum:
         state.add(name, f"Enter {minimum} or more.")
         return None
@@ -93,7 +105,10 @@ def parse_amount(state: FormState, name: str, *, required: bool = True,
     try:
         value = parse_money(text, places)
     except ValueError:
-        state.add(name, f"'{text}' is not an amount with at most {places} decimals.")
+        if PLAIN_DECIMAL.match(text) and abs(Decimal(text)) > MAX_AMOUNT:
+            state.add(name, f"'{text}' is too large; enter at most {MAX_AMOUNT:,}.")
+        else:
+            state.add(name, f"'{text}' is not an amount with at most {places} decimals.")
         return None
     if value < 0:
         state.add(name, "Enter 0 or more.")

@@ -368,3 +368,21 @@ def test_refunded_payment_offers_no_void(owner, owner_client, paid_order):
     assert payments["payment"].voidable is False
     assert payments["refund"].voidable is True
     assert f'aria-label="Void payment {payments["payment"].pk}"' not in response.content.decode()
+
+
+def test_quantity_too_large(owner_client, paid_order):
+    response = owner_client.post(line_url(paid_order, "A", "change-quantity"),
+                                 {"quantity": "99999999999"})
+
+    assert response.status_code == 422
+    assert response.context["state"].errors["quantity"] == (
+        "'99999999999' is too large; enter at most 1,000,000.")
+
+
+def test_amount_too_large(owner_client, deposit_order):
+    response = owner_client.post(f"/orders/{deposit_order.number}/payment/",
+                                 {"tender": "cash", "amount": "99999999999999999999"})
+
+    assert response.status_code == 422
+    assert response.context["state"].errors["amount"] == (
+        "'99999999999999999999' is too large; enter at most 9,999,999,999.99.")

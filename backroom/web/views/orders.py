@@ -264,7 +264,7 @@ def set_priority(state: FormState, number: str) -> Call | None:
 
 
 def void_payment(state: FormState, number: str) -> Call | None:
-    payment_id = parse_quantity(state, "payment")
+    payment_id = parse_quantity(state, "payment", maximum=2**63 - 1)
     if payment_id is None:
         return None
 
