@@ -17,6 +17,7 @@ from django.contrib.auth import authenticate
 from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpRequest
 
+from backroom.accounts.models import PERMISSIONS
 from backroom.accounts.permissions import approved_by, has_permission
 from backroom.core.audit import AuditLog
 from backroom.core.errors import BackroomError, ConcurrentUpdate, PermissionDenied
@@ -32,6 +33,22 @@ APPROVABLE_CODES = {
     "deposit_below_minimum": "override_deposit",
     "balance_due": "deliver_with_balance",
 }
+
+
+def permission_text(permission: str) -> str:
+    """Return the permission's description as a verb phrase, such as "refund payments"."""
+    description = dict(PERMISSIONS).get(permission)
+    if description is None:
+        return f"use the '{permission}' permission"
+    return description[0].lower() + description[1:]
+
+
+def _approval_detail(error: BackroomError, permission: str) -> str:
+    """Word a permission error for the clerk; other approvable errors keep their own text."""
+    if isinstance(error, PermissionDenied):
+        return (f"This needs a manager who may {permission_text(permission)}; "
+                "ask one to approve it.")
+    return error.detail
 
 
 def approval_permission(error: BackroomError) -> str | None:
@@ -65,7 +82,8 @@ def guarded(request: HttpRequest, action: str, call: Callable[[Any], Result],
             permission = approval_permission(error)
             if permission is None:
                 raise
-            raise ApprovalNeeded(Approval(permission=permission, detail=error.detail,
+            raise ApprovalNeeded(Approval(permission=permission,
+                                          detail=_approval_detail(error, permission),
                                           action=action)) from None
     return _approved_call(request, action, username, call, targets)
 
@@ -91,7 +109,7 @@ def _approved_call(request: HttpRequest, action: str, username: str,
                    targets: Callable[[Result], dict[str, Any]] | None) -> Result:
     permission = request.POST.get("approval_permission", "")
     prompt = Approval(permission=permission, action=action, username=username,
-                      detail=f"A manager with the '{permission}' permission must approve this.")
+                      detail=f"A manager who may {permission_text(permission)} must approve this.")
     approver = authenticate(request, username=username,
                             password=request.POST.get("approver_password", ""))
     if approver is None:
@@ -100,7 +118,8 @@ def _approved_call(request: HttpRequest, action: str, username: str,
         prompt.error = "Wrong user name or password; try again."
         raise ApprovalNeeded(prompt)
     if not has_permission(approver, permission):
-        prompt.error = f"{username} does not hold the '{permission}' permission."
+        prompt.error = (f"{username} may not {permission_text(permission)}; "
+                        "ask a manager who may.")
         raise ApprovalNeeded(prompt)
     try:
         with transaction.atomic(), approved_by(approver, permission):
@@ -111,8 +130,9 @@ def _approved_call(request: HttpRequest, action: str, username: str,
                       requested_by=request.user.get_username())
             audit.flush()
     except PermissionDenied as denied:
+        needed = str(denied.data["permission"])
         raise ApprovalNeeded(Approval(
-            permission=str(denied.data["permission"]), detail=denied.detail, action=action,
+            permission=needed, detail=_approval_detail(denied, needed), action=action,
             username=username)) from None
     logger.info("%s approved %s for %s", username, permission, request.user.get_username())
     return result

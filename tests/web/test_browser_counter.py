@@ -135,7 +135,7 @@ def test_zero_deposit_needs_manager_approval(browser_page: Page, backroom_server
     prompt.get_by_label("Manager password").fill("counter-Pass-2026")
     prompt.get_by_role("button", name="Approve").click()
     expect(page.get_by_role("alertdialog")).to_contain_text(
-        "carl does not hold the 'override_deposit' permission")
+        "carl may not take less than the store's minimum deposit")
 
     prompt = page.get_by_role("alertdialog")
     prompt.get_by_label("Manager user name").fill("maria")

@@ -191,7 +191,8 @@ class TestZeroDeposit:
             **self.form(customer), "approver_username": "carl",
             "approver_password": "counter-Pass-2026", "approval_permission": "override_deposit"})
 
-        assert "does not hold" in response.context["state"].approval.error
+        assert response.context["state"].approval.error == (
+            "carl may not take less than the store's minimum deposit; ask a manager who may.")
         assert not Order.objects.exists()
 
     def test_manager_approval_is_audited(self, clerk_client, manager, card, customer):
