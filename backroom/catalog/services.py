@@ -78,7 +78,9 @@ def item_validate(data: ItemInput) -> list[dict[str, str]]:
     elif len(data.description) > 300:
         errors.append({"field": "description",
                        "message": "The description is longer than 300 characters."})
-    if data.price is None or not 0 <= data.price <= MAX_AMOUNT:
+    if data.price is None:
+        errors.append({"field": "price", "message": "The price is missing; give 0 or more."})
+    elif not 0 <= data.price <= MAX_AMOUNT:
         errors.append({"field": "price", "message":
                        f"Price {data.price} is invalid; give 0 to {MAX_AMOUNT}."})
     if data.cost is not None and not 0 <= data.cost <= MAX_AMOUNT:

@@ -130,7 +130,7 @@ def order_add_payment(*, user, number: str, payment: PaymentInput) -> Order:
     if order.finalized_at is None:
         raise InvalidState(
             f"Order {order.number} is on hold; finalize it with its payments first.")
-    if order.status == OrderStatus.CANCELLED:
+    if order.status == OrderStatus.CANCELLED or order.voided_at is not None:
         raise InvalidState(f"Order {order.number} is voided; it takes no payment.")
     audit = AuditLog(user)
     payments_take(order=order, inputs=[payment], balance=order.total - order.paid,

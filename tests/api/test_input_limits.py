@@ -164,3 +164,17 @@ def test_void_of_handed_over_order_rejected(api, customer, card):
                             {"refund": "original_tender", "reason": "mistake"})
 
     assert_problem(response, 409, "invalid_state")
+
+
+def test_voided_order_with_goods_out_takes_no_payment(api, customer, card, scarf):
+    order = order_create(api, customer, [("A", 1), ("B", 1)], [pay("34.00")])
+    card_line = order["lines"][0]["id"]
+    expect(api.post(f"/orders/{order['number']}/deliveries",
+                    {"lines": [{"id": card_line, "quantity": 1}]}))
+    expect(api.post(f"/orders/{order['number']}/void", {"refund": "none", "reason": "x"}))
+
+    with nothing_changes():
+        response = api.post(f"/orders/{order['number']}/payments",
+                            {"amount": "1.00", "tender": "card"})
+
+    assert_problem(response, 409, "invalid_state")
