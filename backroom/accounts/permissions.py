@@ -16,7 +16,7 @@ def approved_by(approver: Any, permission: str) -> Iterator[None]:
     """Let the acting user do what `permission` guards, on the approver's authority.
 
     The services still run as the acting user, so the audit trail names who
-    did the work; only a check of this one permission also asks the approver.
+    did the work; only a check of this one permission also consults the approver.
     """
     token = _approval.set((approver, permission))
     try:
@@ -40,6 +40,6 @@ def has_permission(user: Any, permission: str) -> bool:
 
 
 def require(user: Any, permission: str, action: str) -> None:
-    """Raise PermissionDenied unless the user holds the permission."""
+    """Raise PermissionDenied unless the user has the permission."""
     if not has_permission(user, permission):
         raise PermissionDenied(permission, action)

@@ -88,7 +88,7 @@ TIER_OTHER = 2
 
 @dataclass(frozen=True)
 class Claim:
-    """A waiting purchase request that could take some of the units on offer."""
+    """Waiting purchase request that could take some of the units on offer."""
 
     request_id: int
     quantity: int

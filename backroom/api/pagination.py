@@ -1,6 +1,6 @@
 """Keyset pagination with opaque cursors: `?limit=` and `?cursor=`.
 
-A cursor holds the sort key of the last row sent, so a page costs the same
+A cursor contains the sort key of the last row sent, so a page costs the same
 at any depth and rows added meanwhile never shift the pages.
 """
 

@@ -76,7 +76,7 @@ def on_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
 
 
 def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
-    """Answer an unknown /api/v1 path with problem+json instead of an HTML page."""
+    """Return problem+json for an unknown /api/v1 path instead of an HTML page."""
     return problem(404, "not_found", "Not found",
                    f"No API endpoint at '{request.path}'; see /api/v1/docs for the list.")
 

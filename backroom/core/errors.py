@@ -44,7 +44,7 @@ class ValidationFailed(BackroomError):
 
 
 def reject_nul(**texts: str | None) -> None:
-    """Raise ValidationFailed when a text holds a NUL character, which no database keeps."""
+    """Raise ValidationFailed when a text contains a NUL character, which no database stores."""
     for field, text in texts.items():
         if text and "\x00" in text:
             raise ValidationFailed(

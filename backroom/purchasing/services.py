@@ -87,7 +87,7 @@ def reorder_requests_create(*, user, vendor_id: int) -> list[PurchaseRequest]:
     """Request stock for the vendor's items that fell to their reorder point.
 
     An item is short when available + on order for stock + requested for
-    stock is at or below its reorder point; the request brings it to the
+    stock is at or below its reorder point. The request brings it to the
     reorder point plus the reorder quantity.
     """
     items = list(Item.objects.filter(vendor_id=vendor_id, tracked=True, is_custom=False,
@@ -372,8 +372,8 @@ def purchase_order_receive(*, user, number: str,
                            lines: list[ReceiveLineInput]) -> Receipt:
     """Receive goods on a submitted PO and share them out to the waiting customers.
 
-    Per PO line: its own requests first, then customer back orders on no
-    PO, then any other waiting back order, each by priority then age; the
+    Per PO line, its own requests go first, then customer back orders on no
+    PO, then any other waiting back order, each by priority then age. The
     rest stays in stock.
     """
     require(user, "receive", "receive goods")

@@ -1,8 +1,8 @@
 """The "ready for pick-up" e-mail to customers.
 
 The order is marked notified inside the transaction that made it ready. The
-mail goes out after the commit, so no SMTP call runs while rows are locked,
-and by default from a background thread, so a receipt that readies a
+mail goes out after the commit, so no SMTP call runs while rows are locked.
+By default it goes from a background thread, so a receipt that readies a
 thousand orders does not make the clerk wait for a thousand sends. A failed
 send clears the mark again and is logged.
 """

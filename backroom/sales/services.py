@@ -210,7 +210,7 @@ def _customer_for(order_type: str, customer_id: int | None, *, finalizing: bool)
 
 def _line_build(user, order: Order, spec: LineInput, position: int, store: StoreSettings,
                 field: str, known: dict[str, Item] | None = None) -> OrderLine:
-    """Build (not save) an order line; `known` holds items already read, by SKU."""
+    """Build (not save) an order line; `known` contains items already read, by SKU."""
     if not isinstance(spec.quantity, int) or not 1 <= spec.quantity <= MAX_LINE_QUANTITY:
         raise ValidationFailed(
             f"Quantity {spec.quantity} is invalid; give a whole number from 1 to "

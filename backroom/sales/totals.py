@@ -85,8 +85,8 @@ def order_sync(orders: Iterable[Order],
     """Rewrite status, totals and paid of these (locked) orders from their rows.
 
     Orders that turn from waiting to ready get their customer's notice
-    scheduled, whatever made them ready (goods received, or the units still
-    awaited cancelled); they are also returned.
+    scheduled, whatever made them ready: goods received, or the units still
+    awaited cancelled. The function also returns them.
     Pass `lines_by_order` when the caller has already read the current lines.
     """
     orders = list(orders)

@@ -1,6 +1,6 @@
 """Two clerks at once, on PostgreSQL with two real connections.
 
-One transaction takes its row locks and holds them open; the other request
+One transaction takes its row locks and keeps them open. The other request
 arrives meanwhile, waits on the lock, re-reads after the first commits and
 gets a clean 409. Every invariant holds afterwards.
 """

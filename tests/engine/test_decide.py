@@ -56,7 +56,7 @@ def test_special_order_orders_every_unit_even_in_stock():
     assert decisions[0].reserve == 0
 
 
-def test_lines_of_same_item_share_the_shelf_in_order():
+def test_same_item_lines_share_shelf():
     decisions, _ = decide_lines("sales_order", [LineRequest(1, 2), LineRequest(1, 2)], {1: 3})
 
     assert decisions[0].reserve == 2
@@ -105,7 +105,7 @@ def test_decisions_account_for_every_unit_and_never_oversell(order_type, lines, 
             d.deliver == r.quantity for r, d in zip(requests, decisions, strict=True))
 
 
-def test_allocate_serves_this_po_line_first_then_unlinked_then_others():
+def test_allocate_follows_tier_order():
     claims = [claim(1, 1, TIER_OTHER, minutes=0), claim(2, 1, TIER_NOT_ON_PO, minutes=1),
               claim(3, 1, TIER_THIS_PO_LINE, minutes=2)]
 

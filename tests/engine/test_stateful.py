@@ -1,6 +1,6 @@
 """Random sequences of counter, buying and receiving actions never break an invariant.
 
-Hypothesis drives the real services on the real database; after every step
+Hypothesis drives the real services on the real database. After every step
 the invariant checker must find nothing, and a refused action must leave
 every row as it was.
 """
