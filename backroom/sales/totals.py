@@ -4,7 +4,7 @@
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from django.db.models import Q, Sum
@@ -81,13 +81,17 @@ def lines_recompute_money(lines: Iterable[OrderLine]) -> list[OrderLine]:
 
 
 def order_sync(orders: Iterable[Order],
-               lines_by_order: dict[int, list[OrderLine]] | None = None) -> list[Order]:
+               lines_by_order: dict[int, list[OrderLine]] | None = None, *,
+               paid: dict[int, Decimal] | None = None,
+               also_save: Sequence[str] = ()) -> list[Order]:
     """Rewrite status, totals and paid of these (locked) orders from their rows.
 
     Orders that turn from waiting to ready get their customer's notice
     scheduled, whatever made them ready: goods received, or the units still
     awaited cancelled. The function also returns them.
-    Pass `lines_by_order` when the caller has already read the current lines.
+    Pass `lines_by_order` when the caller has already read the current lines,
+    and `paid` (net payments by order id) when it knows every live payment.
+    `also_save` names more fields the caller changed, written in the same UPDATE.
     """
     orders = list(orders)
     if not orders:
@@ -97,7 +101,8 @@ def order_sync(orders: Iterable[Order],
         lines_by_order = defaultdict(list)
         for line in OrderLine.objects.filter(order_id__in=ids).order_by("order_id", "position"):
             lines_by_order[line.order_id].append(line)
-    paid = _paid_by_order(ids)
+    if paid is None:
+        paid = _paid_by_order(ids)
 
     became_ready = []
     now = timezone.now()
@@ -106,17 +111,24 @@ def order_sync(orders: Iterable[Order],
         before = order.status
         order.status = derive_order_status(lines, order.finalized_at is not None,
                                            order.voided_at is not None)
-        order.subtotal = sum((line.line_total for line in lines), ZERO)
-        order.tax = sum((line.tax for line in lines), ZERO)
-        order.total = order.subtotal + order.tax
+        order_amounts_set(order, lines)
         order.paid = paid.get(order.pk, ZERO)
         if order.status == OrderStatus.READY and before != OrderStatus.READY:
             order.ready_at = now
             if before == OrderStatus.WAITING:
                 became_ready.append(order)
-    update_grouped(Order, orders, ["status", "subtotal", "tax", "total", "paid", "ready_at"])
+    update_grouped(Order, orders,
+                   ["status", "subtotal", "tax", "total", "paid", "ready_at", *also_save])
     ready_notices_schedule(became_ready)
     return became_ready
+
+
+def order_amounts_set(order: Order, lines: Iterable[OrderLine]) -> None:
+    """Set the order's subtotal, tax and total from its lines, in memory only."""
+    lines = list(lines)
+    order.subtotal = sum((line.line_total for line in lines), ZERO)
+    order.tax = sum((line.tax for line in lines), ZERO)
+    order.total = order.subtotal + order.tax
 
 
 def _paid_by_order(order_ids: list[int]) -> dict[int, Decimal]:
