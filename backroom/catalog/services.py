@@ -14,8 +14,17 @@ from backroom.catalog.locks import lock_items
 from backroom.catalog.models import Barcode, Item, StockAdjustment, Vendor
 from backroom.catalog.selectors import item_get, vendor_get
 from backroom.core.audit import AuditLog
-from backroom.core.errors import Conflict, InsufficientStock, ValidationFailed, reject_nul
+from backroom.core.bulk import update_rows
+from backroom.core.errors import (
+    Conflict,
+    InsufficientStock,
+    NotFound,
+    ValidationFailed,
+    reject_nul,
+)
+from backroom.core.inserts import insert_all
 from backroom.core.money import MAX_AMOUNT
+from backroom.purchasing.models import PurchaseRequest, RequestStatus
 
 SKU_PATTERN = re.compile(r"^\S(?:.{0,38}\S)?$")
 MAX_ADJUSTMENT = 1_000_000
@@ -65,8 +74,13 @@ class ItemInput:
     reorder_quantity: int = 0
 
 
-def item_validate(data: ItemInput) -> list[dict[str, str]]:
-    """Return every problem of an item's fields as {field, message} rows."""
+def item_validate(data: ItemInput,
+                  vendor_codes: set[str] | None = None) -> list[dict[str, str]]:
+    """Return every problem of an item's fields as {field, message} rows.
+
+    `vendor_codes`, when given, contains every vendor code that exists, so no
+    query is needed to check the item's vendor.
+    """
     errors = []
     sku = data.sku or ""
     if not SKU_PATTERN.match(sku):
@@ -91,7 +105,8 @@ def item_validate(data: ItemInput) -> list[dict[str, str]]:
         if not isinstance(value, int) or not 0 <= value <= MAX_ADJUSTMENT:
             errors.append({"field": name,
                            "message": f"{value} is invalid; give 0 to {MAX_ADJUSTMENT}."})
-    if data.vendor and not Vendor.objects.filter(code=data.vendor).exists():
+    if data.vendor and not (data.vendor in vendor_codes if vendor_codes is not None
+                            else Vendor.objects.filter(code=data.vendor).exists()):
         errors.append({"field": "vendor", "message":
                        f"Vendor '{data.vendor}' not found; create the vendor first."})
     return errors
@@ -121,6 +136,112 @@ def item_create(*, user, data: ItemInput) -> Item:
     audit.add("item_created", item=item, sku=item.sku)
     audit.flush()
     return item
+
+
+@transaction.atomic
+def items_create(*, user, inputs: list[ItemInput]) -> list[Item]:
+    """Create many items with a few statements; any invalid row rejects them all.
+
+    The checks are those of `item_create`; the errors name each row as
+    `items[N].field`.
+    """
+    require(user, "manage_catalog", "create items")
+    for data in inputs:
+        reject_nul(sku=data.sku, description=data.description, vendor_sku=data.vendor_sku,
+                   category=data.category, barcode=data.barcode)
+    vendors = {vendor.code: vendor for vendor in Vendor.objects.filter(
+        code__in={data.vendor for data in inputs if data.vendor})}
+    skus = [data.sku for data in inputs]
+    barcodes = [data.barcode for data in inputs if data.barcode]
+    taken_skus = set(Item.objects.filter(sku__in=skus).values_list("sku", flat=True))
+    taken_barcodes = set(Barcode.objects.filter(code__in=barcodes)
+                         .values_list("code", flat=True))
+    errors = []
+    seen_skus: set[str] = set()
+    seen_barcodes: set[str] = set()
+    for position, data in enumerate(inputs):
+        field = f"items[{position}]"
+        for problem in item_validate(data, vendor_codes=set(vendors)):
+            errors.append({"field": f"{field}.{problem['field']}",
+                           "message": problem["message"]})
+        if data.sku in taken_skus or data.sku in seen_skus:
+            errors.append({"field": f"{field}.sku", "message":
+                           f"Item '{data.sku}' already exists; choose another SKU."})
+        if data.barcode and (data.barcode in taken_barcodes or data.barcode in seen_barcodes):
+            errors.append({"field": f"{field}.barcode",
+                           "message": f"Barcode '{data.barcode}' belongs to another item."})
+        seen_skus.add(data.sku)
+        if data.barcode:
+            seen_barcodes.add(data.barcode)
+    if errors:
+        raise ValidationFailed(errors[0]["message"], errors=errors)
+
+    items = [
+        Item(sku=data.sku, description=data.description.strip(), price=data.price,
+             cost=data.cost or 0, vendor=vendors[data.vendor] if data.vendor else None,
+             vendor_sku=data.vendor_sku, category=data.category, taxable=data.taxable,
+             tracked=data.tracked, reorder_point=data.reorder_point,
+             reorder_quantity=data.reorder_quantity)
+        for data in inputs
+    ]
+    insert_all(Item, items)
+    insert_all(Barcode, [Barcode(item=item, code=data.barcode)
+                         for item, data in zip(items, inputs, strict=True) if data.barcode])
+    audit = AuditLog(user)
+    for item in items:
+        audit.add("item_created", item=item, sku=item.sku)
+    audit.flush()
+    return items
+
+
+@transaction.atomic
+def items_count_in(*, user, counts: dict[str, int], reason: str) -> None:
+    """Add counted units to several items at once (opening stock, units found in a count).
+
+    Each item gets the stock adjustment and audit event of `item_adjust_stock`,
+    and its new units serve the customers waiting for it first.
+    """
+    require(user, "adjust_stock", "adjust stock")
+    reason = (reason or "").strip()
+    reject_nul(reason=reason)
+    if not reason:
+        raise ValidationFailed("Give a reason for the adjustment.", field="reason")
+    for sku, quantity in counts.items():
+        if not isinstance(quantity, int) or not 0 < quantity <= MAX_ADJUSTMENT:
+            raise ValidationFailed(
+                f"Quantity {quantity} of {sku} is invalid; give a whole number from 1 to "
+                f"{MAX_ADJUSTMENT}.", field="quantity")
+    ids = dict(Item.objects.filter(sku__in=list(counts)).values_list("sku", "pk"))
+    missing = [sku for sku in counts if sku not in ids]
+    if missing:
+        raise NotFound(f"Item '{missing[0]}' not found; check the SKU.", field="sku")
+    items = lock_items(ids.values())
+    untracked = [item.sku for item in items.values() if not item.tracked]
+    if untracked:
+        raise ValidationFailed(
+            f"Item {untracked[0]} is not stock-tracked; it has no stock to adjust.", field="sku")
+
+    audit = AuditLog(user)
+    user_id = audit.user.pk if audit.user is not None else None
+    adjustments = []
+    for item in items.values():
+        quantity = counts[item.sku]
+        before = item.on_hand
+        item.on_hand += quantity
+        adjustments.append(StockAdjustment(
+            item=item, quantity=quantity, reason=reason, on_hand_before=before,
+            on_hand_after=item.on_hand, user_id=user_id))
+        audit.add("stock_adjusted", item=item, quantity=quantity, reason=reason,
+                  on_hand_before=before, on_hand_after=item.on_hand)
+    update_rows(Item, list(items.values()), ["on_hand"])
+    insert_all(StockAdjustment, adjustments)
+    waited_for = set(PurchaseRequest.objects.filter(
+        item_id__in=list(items), status__in=[RequestStatus.OPEN, RequestStatus.ON_ORDER],
+        order_line__isnull=False, quantity__gt=0).values_list("item_id", flat=True))
+    for item_id in sorted(waited_for):
+        item = items[item_id]
+        stock_offer(item, counts[item.sku], audit, source="adjustment")
+    audit.flush()
 
 
 @transaction.atomic

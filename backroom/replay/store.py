@@ -17,7 +17,7 @@ from decimal import Decimal
 from tqdm import tqdm
 
 from backroom.catalog.models import Item, Vendor
-from backroom.catalog.services import item_adjust_stock, vendor_create
+from backroom.catalog.services import ItemInput, items_count_in, items_create, vendor_create
 from backroom.core.money import round_money
 from backroom.replay.source import Invoice, is_product_code
 from backroom.replay.upserts import item_upsert
@@ -169,16 +169,25 @@ def catalog_build(user, found: Survey, progress: bool = True,
             result.vendors_created += 1
 
     existing_items = set(Item.objects.values_list("sku", flat=True))
+    new_items: list[ItemInput] = []
+    opening: dict[str, int] = {}
     for code in tqdm(sorted(found.codes.values(), key=lambda entry: entry.code),
                      desc="catalog", unit="item", disable=not progress):
         values = item_values(code)
-        result.items[item_upsert(user=user, values=values)] += 1
         if not values["tracked"]:
             result.charges += 1
+        if code.code in existing_items:
+            result.items[item_upsert(user=user, values=values)] += 1
             continue
+        new_items.append(ItemInput(**values))
+        result.items["created"] += 1
         _, _, lead_time = vendor_for(code.code)
-        opening = stock_policy(code, lead_time).opening_stock
-        if opening_stock and code.code not in existing_items and opening:
-            item_adjust_stock(user=user, sku=code.code, quantity=opening, reason=OPENING_REASON)
-            result.opening_units += opening
+        units = stock_policy(code, lead_time).opening_stock
+        if opening_stock and values["tracked"] and units:
+            opening[code.code] = units
+            result.opening_units += units
+    # New items go in with one statement per table, and their opening stock in one count.
+    items_create(user=user, inputs=new_items)
+    if opening:
+        items_count_in(user=user, counts=opening, reason=OPENING_REASON)
     return result

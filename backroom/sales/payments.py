@@ -95,11 +95,11 @@ def plan_payment(*, balance: Decimal, tender: str, amount: Decimal, cash_step: D
 
 
 def payments_take(*, order: Order, inputs: list[PaymentInput], balance: Decimal,
-                  user, audit: AuditLog) -> Decimal:
+                  user, audit: AuditLog, store: StoreSettings | None = None) -> Decimal:
     """Record payments against a locked order; return the amount applied to it."""
     if not inputs:
         return ZERO
-    store = StoreSettings.load()
+    store = store or StoreSettings.load()
     customer = None
     applied_total = ZERO
     for payment_input in inputs:

@@ -22,6 +22,7 @@ from backroom.catalog.models import Item, Vendor
 from backroom.catalog.selectors import item_get
 from backroom.core.audit import AuditLog
 from backroom.core.bulk import update_rows
+from backroom.core.inserts import insert_all
 from backroom.core.errors import (
     BalanceDue,
     DepositBelowMinimum,
@@ -41,7 +42,12 @@ from backroom.purchasing.models import PurchaseRequest
 from backroom.sales.locks import lock_order, order_id_of
 from backroom.sales.models import Order, OrderLine, OrderStatus, OrderType
 from backroom.sales.payments import PaymentInput, payments_take, refund_issue
-from backroom.sales.totals import delivered_value, lines_recompute_money, order_sync
+from backroom.sales.totals import (
+    delivered_value,
+    lines_recompute_money,
+    order_amounts_set,
+    order_sync,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -80,49 +86,73 @@ def order_create(*, user, order_type: str, customer_id: int | None, lines: list[
     customer = _customer_for(order_type, customer_id, finalizing=not hold)
     store = StoreSettings.load()
 
+    # Lock the catalog entries first (items before orders, in pk order) so the
+    # lines are decided on the counters read here.
+    skus = {spec.sku for spec in lines if spec.sku}
+    found = Item.objects.filter(sku__in=skus).order_by("pk")
+    if not hold:
+        found = found.select_for_update()
+    known = {item.sku: item for item in found}
     order = Order.objects.create(
         number=placeholder_number(), type=order_type, customer=customer,
         created_by=user if user is not None and user.is_authenticated else None)
     order.number = document_number("", order.pk)
-    Order.objects.filter(pk=order.pk).update(number=order.number)
-    known = {item.sku: item for item in Item.objects.select_related("vendor").filter(
-        sku__in={spec.sku for spec in lines if spec.sku})}
     line_rows = [
         _line_build(user, order, spec, position, store, f"lines[{position - 1}]", known)
         for position, spec in enumerate(lines, start=1)
     ]
-    OrderLine.objects.bulk_create(line_rows)
     audit = AuditLog(user)
-    audit.add("order_created", order=order, type=order_type, customer=customer.pk,
-              lines=[{"sku": line.item.sku, "quantity": line.quantity} for line in line_rows])
     if hold:
+        insert_all(OrderLine, line_rows)
+        _created_audit(audit, order, customer, line_rows)
         audit.add("order_held", order=order)
-        order_sync([order], {order.pk: line_rows})
+        order_sync([order], {order.pk: line_rows}, paid={}, also_save=["number"])
     else:
-        _finalize(user, order, line_rows, payments, store, audit)
+        items = {item.pk: item for item in known.values()}
+        items.update((line.item.pk, line.item) for line in line_rows)
+        _finalize(user, order, line_rows, payments, store, audit, items=items,
+                  new_lines=True, created_for=customer)
     audit.flush()
     return order
+
+
+def _created_audit(audit: AuditLog, order: Order, customer: Customer,
+                   lines: list[OrderLine]) -> None:
+    audit.add("order_created", order=order, type=order.type, customer=customer.pk,
+              lines=[{"sku": line.item.sku, "quantity": line.quantity} for line in lines])
 
 
 @transaction.atomic
 def order_finalize(*, user, number: str, payments: list[PaymentInput]) -> Order:
     """Finalize an order on hold: decide every line, take the payments."""
-    order = _order_locked_for_items(number)
+    order_id = order_id_of(number)
+    items = lock_items(OrderLine.objects.filter(order_id=order_id)
+                       .values_list("item_id", flat=True))
+    order = lock_order(order_id)
     if order.voided_at is not None:
         raise InvalidState(f"Order {order.number} is voided; it cannot be finalized.")
     if order.finalized_at is not None:
         raise InvalidState(f"Order {order.number} is already finalized.")
     _customer_for(order.type, order.customer_id, finalizing=True)
-    lines = list(order.lines.select_related("item").order_by("position"))
+    lines = list(order.lines.order_by("position"))
+    for line in lines:
+        line.item = items[line.item_id]
     audit = AuditLog(user)
-    _finalize(user, order, lines, payments, StoreSettings.load(), audit)
+    _finalize(user, order, lines, payments, StoreSettings.load(), audit, items=items)
     audit.flush()
     return order
 
 
 def _finalize(user, order: Order, lines: list[OrderLine], payments: list[PaymentInput],
-              store: StoreSettings, audit: AuditLog) -> None:
-    items = lock_items(line.item_id for line in lines)
+              store: StoreSettings, audit: AuditLog, *, items: dict[int, Item],
+              new_lines: bool = False, created_for: Customer | None = None) -> None:
+    """Decide every line of an order against the locked `items`, take the payments and
+    save the order as finalized.
+
+    With `new_lines`, the lines are not saved yet: they are inserted once, with
+    their decided buckets, and `created_for` (the customer) goes into the
+    creation event.
+    """
     available = {pk: item.available for pk, item in items.items()}
     decisions, shortages = decide_lines(order.type, [
         LineRequest(item_id=line.item_id, quantity=line.pending,
@@ -137,21 +167,31 @@ def _finalize(user, order: Order, lines: list[OrderLine], payments: list[Payment
             f"{short.requested} asked; make this a sales order to back-order the rest.",
             field="lines", sku=item.sku, requested=short.requested, available=short.available)
 
+    changed_items: dict[int, Item] = {}
     for line, decision in zip(lines, decisions, strict=True):
         line.pending = 0
         line.delivered += decision.deliver
         line.ready += decision.reserve
         line.back_ordered += decision.back_order
         item = items[line.item_id]
-        if item.tracked:
+        if item.tracked and (decision.deliver or decision.reserve):
             item.on_hand -= decision.deliver
             item.reserved += decision.reserve
+            changed_items[item.pk] = item
+    if new_lines:
+        insert_all(OrderLine, lines)
+        assert created_for is not None
+        _created_audit(audit, order, created_for, lines)
+    else:
+        update_rows(OrderLine, lines, ["pending", "delivered", "ready", "back_ordered"])
+    update_rows(Item, list(changed_items.values()), ["on_hand", "reserved"])
+    for line, decision in zip(lines, decisions, strict=True):
+        item = items[line.item_id]
         audit.add("line_decided", order=order, item=item, line=line.pk, sku=item.sku,
                   quantity=line.quantity, delivered=decision.deliver, ready=decision.reserve,
                   back_ordered=decision.back_order, on_hand_after=item.on_hand,
                   reserved_after=item.reserved)
-    update_rows(Item, list(items.values()), ["on_hand", "reserved"])
-    update_rows(OrderLine, lines, ["pending", "delivered", "ready", "back_ordered"])
+
     # Lines of an order being finalized have no purchase request yet, so each
     # back-ordered line gets exactly one new request.
     requests = [
@@ -160,17 +200,16 @@ def _finalize(user, order: Order, lines: list[OrderLine], payments: list[Payment
                         customer_id=order.customer_id)
         for line, decision in zip(lines, decisions, strict=True) if decision.back_order
     ]
-    PurchaseRequest.objects.bulk_create(requests)
+    insert_all(PurchaseRequest, requests)
     for request in requests:
         audit.add("request_created", order=order, item=request.item,
                   line=request.order_line_id, sku=request.item.sku, quantity=request.quantity,
                   request=request.pk)
 
     order.finalized_at = timezone.now()
-    Order.objects.filter(pk=order.pk).update(finalized_at=order.finalized_at)
-    order_sync([order], {order.pk: lines})
+    order_amounts_set(order, lines)
     applied = payments_take(order=order, inputs=payments, balance=order.total, user=user,
-                            audit=audit)
+                            audit=audit, store=store)
     if order.type == OrderType.SALE:
         if applied < order.total:
             raise BalanceDue(
@@ -187,7 +226,10 @@ def _finalize(user, order: Order, lines: list[OrderLine], payments: list[Payment
                 minimum=str(minimum), deposit=str(applied))
         if applied < minimum:
             audit.add("deposit_override", order=order, minimum=minimum, deposit=applied)
-    order_sync([order], {order.pk: lines})
+    # A new order has no payments but these. An order finalized from hold gets its
+    # payments summed from the table, in case one was recorded while it waited.
+    order_sync([order], {order.pk: lines}, paid={order.pk: applied} if new_lines else None,
+               also_save=["number", "finalized_at"])
     audit.add("order_finalized", order=order, status=order.status, total=order.total,
               paid=order.paid)
 
