@@ -7,12 +7,14 @@ writes the same rows with the same database values and sets their primary
 keys from `RETURNING`, like `bulk_create` does on SQLite 3.35+ and PostgreSQL.
 """
 
+import datetime
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
 from django.db import connection, models
+from django.utils import timezone
 
 # Rows per statement: SQLite accepts at most 32,766 parameters per statement.
 MAX_PARAMETERS = 30_000
@@ -27,10 +29,11 @@ def insert_all(model: type[models.Model], rows: Sequence[models.Model]) -> None:
     if not rows:
         return
     fields = _insert_fields(model)
+    adapters = [_adapter(field) for field in fields]
     quote = connection.ops.quote_name
     meta = model._meta
     table = quote(meta.db_table)
-    columns = ", ".join(quote(str(field.column)) for field, _ in fields)
+    columns = ", ".join(quote(str(field.column)) for field in fields)
     placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
     per_statement = max(1, MAX_PARAMETERS // len(fields))
     with connection.cursor() as cursor:
@@ -38,8 +41,9 @@ def insert_all(model: type[models.Model], rows: Sequence[models.Model]) -> None:
             batch = rows[start:start + per_statement]
             params: list[Any] = []
             for row in batch:
-                for field, adapt in fields:
-                    params.append(adapt(row, field))
+                for field, adapt in zip(fields, adapters, strict=True):
+                    value = getattr(row, field.attname)
+                    params.append(value if adapt is None else adapt(row, field, value))
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES "
                 f"{', '.join([placeholder] * len(batch))} "
@@ -50,42 +54,42 @@ def insert_all(model: type[models.Model], rows: Sequence[models.Model]) -> None:
                 row._state.db = connection.alias
 
 
-Adapter = Callable[[models.Model, models.Field], Any]
+Adapter = Callable[[models.Model, models.Field, Any], Any]
 
 
 @cache
-def _insert_fields(model: type[models.Model]) -> list[tuple[models.Field, Adapter]]:
-    """Return the model's inserted fields (all concrete ones but the primary key),
-    each with the function that turns an instance's value into the database value."""
-    fields = []
-    for field in model._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        fields.append((field, _adapter(field)))
-    return fields
+def _insert_fields(model: type[models.Model]) -> list[models.Field]:
+    """Return the model's inserted fields: all concrete ones but the primary key."""
+    return [field for field in model._meta.concrete_fields if not field.primary_key]
 
 
-def _adapter(field: models.Field) -> Adapter:
+def _adapter(field: models.Field) -> Adapter | None:
+    """Return the function that turns an instance's value of `field` into the database
+    value, or None where the value is passed as it is."""
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return _prepared
     if isinstance(field, _PLAIN_FIELDS):
-        return _plain
+        return None
+    ops = connection.ops
     if isinstance(field, models.DecimalField):
-        return _decimal
+        adapt_decimal = ops.adapt_decimalfield_value
+        max_digits, decimal_places = field.max_digits, field.decimal_places
+
+        def decimal(row: models.Model, field: models.Field, value: Any) -> Any:
+            if value is None or isinstance(value, Decimal):
+                return adapt_decimal(value, max_digits, decimal_places)
+            return field.get_db_prep_save(value, connection)
+        return decimal
+    if isinstance(field, models.DateTimeField):
+        adapt_datetime = ops.adapt_datetimefield_value
+
+        def moment(row: models.Model, field: models.Field, value: Any) -> Any:
+            if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+                return adapt_datetime(value)
+            return field.get_db_prep_save(value, connection)
+        return moment
     return _prepared
 
 
-def _plain(row: models.Model, field: models.Field) -> Any:
-    return getattr(row, field.attname)
-
-
-def _decimal(row: models.Model, field: models.Field) -> Any:
-    value = getattr(row, field.attname)
-    if value is None or isinstance(value, Decimal):
-        return connection.ops.adapt_decimalfield_value(value, field.max_digits,
-                                                       field.decimal_places)
-    return field.get_db_prep_save(value, connection)
-
-
-def _prepared(row: models.Model, field: models.Field) -> Any:
+def _prepared(row: models.Model, field: models.Field, value: Any) -> Any:
     return field.get_db_prep_save(field.pre_save(row, True), connection)

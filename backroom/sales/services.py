@@ -711,11 +711,12 @@ def _order_locked_for_items(number: str) -> Order:
 
 
 def _line_locked(number: str, line_id: int) -> tuple[Order, OrderLine, Item]:
-    order_id = order_id_of(number)
-    item_id = (OrderLine.objects.filter(pk=line_id, order_id=order_id)
-               .values_list("item_id", flat=True).first())
-    if item_id is None:
+    found = (OrderLine.objects.filter(pk=line_id, order__number=number)
+             .values_list("order_id", "item_id").first())
+    if found is None:
+        order_id_of(number)  # raises NotFound when the order itself is unknown
         raise NotFound(f"Line {line_id} is not on order {number}.", field="line")
+    order_id, item_id = found
     item = lock_items([item_id])[item_id]
     order = lock_order(order_id)
     line = OrderLine.objects.get(pk=line_id)
