@@ -22,7 +22,6 @@ from backroom.catalog.models import Item, Vendor
 from backroom.catalog.selectors import item_get
 from backroom.core.audit import AuditLog
 from backroom.core.bulk import update_rows
-from backroom.core.inserts import insert_all
 from backroom.core.errors import (
     BalanceDue,
     DepositBelowMinimum,
@@ -32,6 +31,7 @@ from backroom.core.errors import (
     NothingToDeliver,
     ValidationFailed,
 )
+from backroom.core.inserts import insert_all
 from backroom.core.models import StoreSettings
 from backroom.core.money import MAX_AMOUNT, ZERO, percent_of
 from backroom.core.numbers import document_number, placeholder_number
@@ -125,10 +125,7 @@ def _created_audit(audit: AuditLog, order: Order, customer: Customer,
 @transaction.atomic
 def order_finalize(*, user, number: str, payments: list[PaymentInput]) -> Order:
     """Finalize an order on hold: decide every line, take the payments."""
-    order_id = order_id_of(number)
-    items = lock_items(OrderLine.objects.filter(order_id=order_id)
-                       .values_list("item_id", flat=True))
-    order = lock_order(order_id)
+    order, items = _order_and_items_locked(number)
     if order.voided_at is not None:
         raise InvalidState(f"Order {order.number} is voided; it cannot be finalized.")
     if order.finalized_at is not None:
@@ -514,11 +511,12 @@ class DeliverLine:
 def order_deliver(*, user, number: str, lines: list[DeliverLine] | None = None,
                   payments: list[PaymentInput] | None = None) -> Order:
     """Hand over ready units (all of them when no lines are given), collecting what is due."""
-    order = _order_locked_for_items(number)
+    order, items = _order_and_items_locked(number)
     _require_finalized(order)
-    current = {line.pk: line for line in order.lines.select_related("item").order_by("position")}
+    current = {line.pk: line for line in order.lines.order_by("position")}
+    for line in current.values():
+        line.item = items[line.item_id]
     units = _delivery_units(order, current, lines)
-    items = lock_items(line.item_id for line in current.values())
 
     take_from_stock: dict[int, int] = {}
     for line_id, quantity in units.items():
@@ -568,7 +566,8 @@ def order_deliver(*, user, number: str, lines: list[DeliverLine] | None = None,
                   on_hand_after=item.on_hand)
     update_rows(Item, [items[current[i].item_id] for i in units], ["on_hand", "reserved"])
     update_rows(OrderLine, [current[i] for i in units], ["ready", "back_ordered", "delivered"])
-    order_sync([order], {order.pk: list(current.values())})
+    # The order is locked and its cached `paid` is the sum of its live payments.
+    order_sync([order], {order.pk: list(current.values())}, paid={order.pk: paid_after})
     audit.flush()
     return order
 
@@ -609,7 +608,7 @@ def order_void(*, user, number: str, refund: str = "original_tender", reason: st
     _check_refund_choice(refund)
     if not reason.strip():
         raise ValidationFailed("Give a reason for voiding the order.", field="reason")
-    order = _order_locked_for_items(number)
+    order, items = _order_and_items_locked(number)
     if order.status == OrderStatus.CANCELLED:
         raise InvalidState(f"Order {order.number} is already voided.")
     lines = list(order.lines.order_by("position"))
@@ -618,7 +617,6 @@ def order_void(*, user, number: str, refund: str = "original_tender", reason: st
         raise InvalidState(
             f"Order {order.number} has nothing left to void: every unit was handed over or "
             "cancelled. Take goods back with a return instead.")
-    items = lock_items(line.item_id for line in lines)
     audit = AuditLog(user)
     released: dict[int, int] = {}
     for line in lines:
@@ -705,9 +703,15 @@ def _lock_by_number(number: str) -> Order:
 
 def _order_locked_for_items(number: str) -> Order:
     """Lock an order's items, then the order itself: the one lock order of the services."""
+    return _order_and_items_locked(number)[0]
+
+
+def _order_and_items_locked(number: str) -> tuple[Order, dict[int, Item]]:
+    """Lock an order's items, then the order; return the order and the items by id."""
     order_id = order_id_of(number)
-    lock_items(OrderLine.objects.filter(order_id=order_id).values_list("item_id", flat=True))
-    return lock_order(order_id)
+    items = lock_items(OrderLine.objects.filter(order_id=order_id)
+                       .values_list("item_id", flat=True))
+    return lock_order(order_id), items
 
 
 def _line_locked(number: str, line_id: int) -> tuple[Order, OrderLine, Item]:
