@@ -13,13 +13,14 @@ from collections.abc import Iterable
 from functools import partial
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection, transaction
 from django.utils import timezone
 
-from backroom.core.models import Event
+from backroom.core.audit import AuditLog
 from backroom.customers.models import Customer
-from backroom.sales.models import Order
+from backroom.sales.models import Order, OrderLine
 
 logger = logging.getLogger(__name__)
 
@@ -72,35 +73,83 @@ def ready_notices_wait(timeout: float | None = None) -> None:
 
 
 def ready_notices_send(order_ids: list[int]) -> int:
-    """Send the ready notice of each order; return how many went out."""
+    """Send the ready notice of each order over one mail connection; return how many
+    went out."""
+    if not order_ids:
+        return 0
     currency = _currency()
-    return sum(ready_notice_send(order_id, currency=currency) for order_id in order_ids)
+    orders = Order.objects.select_related("customer").filter(pk__in=order_ids).order_by("pk")
+    ready_lines: dict[int, list[tuple[int, str]]] = {}
+    for order_id, ready, description in (
+            OrderLine.objects.filter(order_id__in=order_ids, ready__gt=0)
+            .order_by("order_id", "position").values_list("order_id", "ready", "description")):
+        ready_lines.setdefault(order_id, []).append((ready, description))
+    audit = AuditLog(None)
+    sent = 0
+    mail = _mail_connection()
+    try:
+        for order in orders:
+            sent += _notice_send(order, ready_lines.get(order.pk, []), mail, audit,
+                                 reminder=False, currency=currency)
+    finally:
+        mail.close()
+    audit.flush()
+    return sent
 
 
 def ready_notice_send(order_id: int, reminder: bool = False, currency: str | None = None) -> bool:
-    order = (Order.objects.select_related("customer").prefetch_related("lines")
-             .get(pk=order_id))
-    lines = [line for line in order.lines.all() if line.ready]
-    items = "\n".join(f"  {line.ready} x {line.description}" for line in lines)
+    """Send one order's ready notice, or with `reminder` its reminder."""
+    order = Order.objects.select_related("customer").get(pk=order_id)
+    lines = list(order.lines.filter(ready__gt=0).order_by("position")
+                 .values_list("ready", "description"))
+    audit = AuditLog(None)
+    mail = _mail_connection()
+    try:
+        sent = _notice_send(order, lines, mail, audit, reminder=reminder,
+                            currency=currency or _currency())
+    finally:
+        mail.close()
+    audit.flush()
+    return sent
+
+
+def _mail_connection() -> BaseEmailBackend:
+    """Return a mail connection, opened when the server answers.
+
+    When it cannot be opened, each message tries again when it is sent, and
+    its failure is logged and recorded on its own order.
+    """
+    mail = get_connection()
+    try:
+        mail.open()
+    except OSError as error:
+        logger.warning("mail server connection failed, retrying per message: %s", error)
+    return mail
+
+
+def _notice_send(order: Order, lines: list[tuple[int, str]], mail: BaseEmailBackend,
+                 audit: AuditLog, *, reminder: bool, currency: str) -> bool:
+    items = "\n".join(f"  {ready} x {description}" for ready, description in lines)
     subject = (f"Reminder: your order {order.number} is waiting for you" if reminder
                else f"Your order {order.number} is ready for pick-up")
     body = (
         f"Hello {order.customer.name},\n\n"
         f"Your order {order.number} is ready for pick-up:\n{items}\n\n"
-        f"Balance due: {order.total - order.paid} {currency or _currency()}\n"
+        f"Balance due: {order.total - order.paid} {currency}\n"
     )
+    message = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [order.customer.email],
+                           connection=mail)
     try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [order.customer.email])
+        message.send()
     except OSError as error:
         logger.error("ready notice for order %s to %s failed: %s",
                      order.number, order.customer.email, error)
         if not reminder:
-            Order.objects.filter(pk=order_id).update(notified_at=None)
-        Event.objects.create(order=order, action="notice_failed", detail={"error": str(error)})
+            Order.objects.filter(pk=order.pk).update(notified_at=None)
+        audit.add("notice_failed", order=order, error=str(error))
         return False
-    Event.objects.create(
-        order=order, action="reminder_sent" if reminder else "customer_notified",
-        detail={"email": order.customer.email})
+    audit.add("reminder_sent" if reminder else "customer_notified", order=order,
+              email=order.customer.email)
     logger.info("sent ready notice for order %s", order.number)
     return True
 

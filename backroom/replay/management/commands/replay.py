@@ -60,6 +60,10 @@ class Command(BaseCommand):
                 and replay_options.start > replay_options.end:
             raise CommandError(f"--from {start} is after --to {end}.")
         settings.EMAIL_BACKEND = QUIET_MAIL
+        # Send each transaction's notices in this thread, right after its commit: a
+        # sender thread's own connection would contend with the replay for the
+        # database's write lock (SQLite has one writer at a time).
+        settings.BACKROOM_NOTICES_IN_BACKGROUND = False
         try:
             result = Replay(replay_options).run()
         except SourceError as error:
