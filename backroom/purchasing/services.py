@@ -16,7 +16,9 @@ from backroom.catalog.locks import lock_items
 from backroom.catalog.models import Item
 from backroom.catalog.selectors import item_buckets_many, item_get, vendor_get
 from backroom.core.audit import AuditLog
+from backroom.core.bulk import update_rows
 from backroom.core.errors import InvalidState, NotFound, OverReceipt, ValidationFailed
+from backroom.core.inserts import insert_all
 from backroom.core.models import StoreSettings
 from backroom.core.numbers import document_number, placeholder_number
 from backroom.purchasing.coverage import request_reopen
@@ -103,7 +105,7 @@ def reorder_requests_create(*, user, vendor_id: int) -> list[PurchaseRequest]:
             continue
         quantity = max(item.reorder_quantity, item.reorder_point - projected + 1)
         created.append(PurchaseRequest(item=item, vendor_id=vendor_id, quantity=quantity))
-    PurchaseRequest.objects.bulk_create(created)
+    insert_all(PurchaseRequest, created)
     audit = AuditLog(user)
     for request in created:
         audit.add("request_created", item=request.item, quantity=request.quantity,
@@ -193,7 +195,7 @@ def purchase_order_create(*, user, vendor: str, include_purchase_requests: bool 
                                    cost=costs.get(item_id, items[item_id].cost))
         for item_id, quantity in sorted(quantities.items())
     }
-    PurchaseOrderLine.objects.bulk_create(list(po_lines.values()))
+    insert_all(PurchaseOrderLine, list(po_lines.values()))
 
     audit = AuditLog(user)
     now = timezone.now()
@@ -207,8 +209,8 @@ def purchase_order_create(*, user, vendor: str, include_purchase_requests: bool 
             audit.add("request_on_purchase_order", order=request.order_id,
                       item=request.item_id, purchase_order=po, request=request.pk,
                       quantity=request.quantity, number=po.number)
-    PurchaseRequest.objects.bulk_update(
-        requests, ["vendor", "status", "po_line", "needs_ordering", "updated_at"], batch_size=500)
+    update_rows(PurchaseRequest, requests,
+                ["vendor", "status", "po_line", "needs_ordering", "updated_at"])
     audit.add("purchase_order_created", purchase_order=po, vendor=vendor_row.code,
               lines=[{"sku": items[item_id].sku, "quantity": line.quantity}
                      for item_id, line in po_lines.items()],

@@ -440,8 +440,9 @@ class Replay:
                 continue
             arrival = at + datetime.timedelta(days=lead_time)
             try:
+                # The reorder requests made above join the PO with the customers' ones.
                 po = purchase_order_create(user=self.user, vendor=code,
-                                           include_purchase_requests=True, include_reorder=True,
+                                           include_purchase_requests=True,
                                            expected_date=arrival.date())
                 purchase_order_submit(user=self.user, number=po.number)
             except BackroomError as error:
