@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -77,9 +78,18 @@ def is_product_code(code: str) -> bool:
     return bool(PRODUCT_CODE.match(code))
 
 
+# Prices and times are parsed once each and cached: the rows of an invoice share
+# one time, and a few thousand distinct prices cover the whole year.
+@lru_cache(maxsize=65536)
 def parse_price(text: str) -> Decimal:
     """Parse a unit price; the source has up to three decimals, rounded half up to the cent."""
     return round_money(Decimal(text))
+
+
+@lru_cache(maxsize=4096)
+def _parse_time(text: str) -> datetime.datetime:
+    return datetime.datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(
+        tzinfo=SOURCE_TIME_ZONE)
 
 
 def read_rows(path: Path | str) -> Iterator[RetailRow]:
@@ -101,8 +111,7 @@ def _row(number: int, fields: list[str], path: Path | str) -> RetailRow:
         return RetailRow(
             number=number, invoice=invoice, stock_code=code, description=description.strip(),
             quantity=int(quantity),
-            at=datetime.datetime.strptime(at, "%Y-%m-%d %H:%M:%S").replace(
-                tzinfo=SOURCE_TIME_ZONE),
+            at=_parse_time(at),
             unit_price=parse_price(price), customer=customer, country=country)
     except (ValueError, ArithmeticError) as error:
         raise SourceError(f"{path}, line {number}: cannot read the row {fields!r}: {error}") \
