@@ -1,10 +1,16 @@
-"""Writing the same fields of many rows with few, cheap UPDATE statements."""
+"""Writing many rows with few, cheap statements, without a model instance per row."""
 
+import datetime
+import json
+import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
+from django.db.models import F, Lookup
 
 
 def update_grouped(model: type[models.Model], rows: Sequence[models.Model],
@@ -15,18 +21,75 @@ def update_grouped(model: type[models.Model], rows: Sequence[models.Model],
     field, and building it costs milliseconds per row. Rows that share their
     new values (units served one each, the same status) need one UPDATE.
     """
-    columns = []
-    for name in fields:
-        field = model._meta.get_field(name)
-        assert isinstance(field, models.Field), f"{name} is not a concrete field"
-        columns.append(field.attname)
+    columns = _attnames(model, fields)
     groups: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
     for row in rows:
         groups[tuple(getattr(row, column) for column in columns)].append(row.pk)
+    _groups_update(model, columns, groups)
+
+
+def update_grouped_values(model: type[models.Model], fields: Sequence[str],
+                          values_by_pk: Mapping[Any, tuple[Any, ...]]) -> None:
+    """Write `fields` of the rows keyed by primary key, as `update_grouped` does.
+
+    Each value tuple lists the new values in the order of `fields`, so a
+    caller that reads plain tuples needs no model instance per row.
+    """
+    groups: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
+    for pk, values in values_by_pk.items():
+        groups[values].append(pk)
+    _groups_update(model, _attnames(model, fields), groups)
+
+
+def _groups_update(model: type[models.Model], columns: list[str],
+                   groups: Mapping[tuple[Any, ...], list[Any]]) -> None:
+    one_parameter = (connection.vendor in IdsIn.ONE_PARAMETER_VENDORS
+                     and isinstance(model._meta.pk, models.IntegerField))
+    manager = model._default_manager
     for values, ids in groups.items():
-        for start in range(0, len(ids), 500):
-            model._default_manager.filter(pk__in=ids[start:start + 500]).update(
-                **dict(zip(columns, values, strict=True)))
+        changes = dict(zip(columns, values, strict=True))
+        if one_parameter:
+            manager.filter(ids_in("pk", ids)).update(**changes)
+            continue
+        for start in range(0, len(ids), ID_BATCH):
+            manager.filter(pk__in=ids[start:start + ID_BATCH]).update(**changes)
+
+
+# Ids per statement where each id is bound as a parameter of its own.
+ID_BATCH = 500
+
+
+class IdsIn(Lookup):
+    """Lookup "column is one of these integer ids", bound as one parameter where possible.
+
+    Django binds `pk__in=[...]` as one parameter per id, and Django and
+    psycopg then prepare and parse each of them in Python. PostgreSQL gets
+    one array (`= ANY`, which keeps index scans when OR-ed with another
+    condition) and SQLite one JSON text instead. Other databases get one
+    parameter per id.
+    """
+
+    lookup_name = "ids_in"
+    prepare_rhs = False
+    ONE_PARAMETER_VENDORS = ("postgresql", "sqlite")
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, params = self.process_lhs(compiler, connection)
+        ids = [int(value) for value in self.rhs]
+        if connection.vendor == "postgresql":
+            # An array literal as text: psycopg would dump a list element by element.
+            literal = "{" + ",".join(map(str, ids)) + "}"
+            return f"{lhs} = ANY(%s::bigint[])", (*params, literal)
+        if connection.vendor == "sqlite":
+            return f"{lhs} IN (SELECT value FROM json_each(%s))", (*params, json.dumps(ids))
+        if not ids:
+            raise EmptyResultSet
+        return f"{lhs} IN ({', '.join(['%s'] * len(ids))})", (*params, *ids)
+
+
+def ids_in(field: str, ids: Iterable[int]) -> IdsIn:
+    """Return the filter "`field` is one of `ids`" for `filter()` or `Q()`."""
+    return IdsIn(F(field), list(ids))
 
 
 def update_rows(model: type[models.Model], rows: Sequence[models.Model],
@@ -69,3 +132,115 @@ def update_rows(model: type[models.Model], rows: Sequence[models.Model],
                f"WHERE {pk_column} IN ({placeholders})")
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
+
+
+# Parameters per INSERT statement: SQLite (3.32 and later) takes at most 32,766.
+INSERT_MAX_PARAMETERS = 30_000
+
+
+def insert_rows(model: type[models.Model], fields: Sequence[str],
+                rows: Iterable[tuple[Any, ...]]) -> None:
+    """Insert plain tuples as rows of `model`, without a model instance per row.
+
+    Each tuple lists the values in the order of `fields` (names or attnames
+    such as `order_id`). Values are prepared as the fields' `get_db_prep_save`
+    prepares them. Model field defaults do not apply: every column left out
+    needs a database default or must accept NULL. JSON fields are not supported.
+    Django's bulk_create builds a model instance per row and its parameters
+    field by field, which costs far more than the statement.
+    """
+    meta = model._meta
+    concrete = []
+    for name in fields:
+        field = meta.get_field(name)
+        assert isinstance(field, models.Field), f"{name} is not a concrete field"
+        assert not isinstance(field, models.JSONField), f"{name} is a JSON field"
+        concrete.append(field)
+    rows = list(rows)
+    if not rows:
+        return
+    # Each row must have one value per field: zip(strict=True) raises ValueError if not.
+    columns_values = zip(*rows, strict=True)
+    prepared_columns = [_column_prepare(field.get_db_prep_save, values)
+                        for field, values in zip(concrete, columns_values, strict=True)]
+    prepared_rows = list(zip(*prepared_columns, strict=True))
+    if connection.vendor == "postgresql":
+        _insert_from_json(model, concrete, prepared_rows)
+    else:
+        _insert_values(model, concrete, prepared_rows)
+
+
+def _insert_values(model: type[models.Model], fields: list[models.Field],
+                   rows: list[tuple[Any, ...]]) -> None:
+    """Insert with multi-row VALUES lists, one parameter per value."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    batch_size = max(INSERT_MAX_PARAMETERS // len(fields), 1)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch_size):
+            batch = rows[start:start + batch_size]
+            params: list[Any] = [value for row in batch for value in row]
+            cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "
+                           + ", ".join([row_sql] * len(batch)), params)
+
+
+def _insert_from_json(model: type[models.Model], fields: list[models.Field],
+                      rows: list[tuple[Any, ...]]) -> None:
+    """Insert on PostgreSQL from one parameter: a JSON array of the rows.
+
+    psycopg parses every placeholder of a statement and renders every list
+    element in Python, which costs more than the INSERT for a thousand rows.
+    Text columns take the JSON text as it is, so a value that is too long
+    still fails as it would in VALUES. Other columns cast it to their type.
+    """
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    values = []
+    for index, field in enumerate(fields):
+        value = f"(source.value ->> {index})"
+        if not isinstance(field, models.CharField | models.TextField):
+            value = f"{value}::{field.db_type(connection)}"
+        values.append(value)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
+                       f"SELECT {', '.join(values)} FROM json_array_elements(%s::json) AS source",
+                       [json.dumps(rows, default=_json_value)])
+
+
+def _json_value(value: Any) -> str:
+    """Return the text PostgreSQL reads for a value that JSON has no type for."""
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, Decimal | uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} value {value!r} cannot be inserted from JSON")
+
+
+def _column_prepare(prepare: Callable[[Any, Any], Any], values: Sequence[Any]) -> list[Any]:
+    """Prepare one column's values, each distinct value once.
+
+    A column often repeats one value (the receipt, the time), and preparing a
+    datetime for SQLite costs several microseconds.
+    """
+    done: dict[tuple[type, Any], Any] = {}
+    prepared = []
+    for value in values:
+        try:
+            key = (type(value), value)
+            if key not in done:
+                done[key] = prepare(value, connection)
+            prepared.append(done[key])
+        except TypeError:
+            # An unhashable value, such as a dict for a JSON field.
+            prepared.append(prepare(value, connection))
+    return prepared
+
+
+def _attnames(model: type[models.Model], fields: Sequence[str]) -> list[str]:
+    columns = []
+    for name in fields:
+        field = model._meta.get_field(name)
+        assert isinstance(field, models.Field), f"{name} is not a concrete field"
+        columns.append(field.attname)
+    return columns

@@ -1,0 +1,98 @@
+"""The set-based writes of backroom.core.bulk, on the real database."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import DataError, connection, transaction
+from django.db.models import Q
+
+from backroom.catalog.models import Item
+from backroom.core.bulk import ids_in, insert_rows, update_grouped_values
+from backroom.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseRequest
+
+REQUEST_FIELDS = ("item", "vendor", "quantity", "served", "status", "needs_ordering",
+                  "created_at", "updated_at")
+
+
+@pytest.fixture
+def many_items(db, vendor):
+    Item.objects.bulk_create([
+        Item(sku=f"M{number}", description=f"item {number}", price=Decimal("1.00"),
+             vendor=vendor) for number in range(1200)])
+    return list(Item.objects.filter(sku__startswith="M").order_by("pk"))
+
+
+def test_insert_rows_keeps_values(card, vendor):
+    moment = datetime.datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=datetime.UTC)
+
+    insert_rows(PurchaseRequest, REQUEST_FIELDS, [
+        (card.pk, vendor.pk, 3, 0, "open", True, moment, moment),
+        (card.pk, None, 1, 2, "cancelled", False, moment, moment),
+    ])
+
+    rows = list(PurchaseRequest.objects.order_by("pk").values_list(
+        "item_id", "vendor_id", "quantity", "served", "status", "needs_ordering", "created_at"))
+    assert rows == [(card.pk, vendor.pk, 3, 0, "open", True, moment),
+                    (card.pk, None, 1, 2, "cancelled", False, moment)]
+
+
+def test_insert_rows_keeps_decimals(card, vendor):
+    po = PurchaseOrder.objects.create(number="PO-T1", vendor=vendor)
+
+    insert_rows(PurchaseOrderLine, ("purchase_order", "item", "quantity", "received", "cost",
+                                    "closed_short", "cancelled"),
+                [(po.pk, card.pk, 4, 0, Decimal("12.35"), False, False)])
+
+    line = PurchaseOrderLine.objects.get(purchase_order=po)
+    assert (line.quantity, line.cost, line.closed_short) == (4, Decimal("12.35"), False)
+
+
+def test_insert_rows_writes_every_batch(many_items):
+    moment = datetime.datetime(2026, 3, 1, tzinfo=datetime.UTC)
+
+    insert_rows(PurchaseRequest, REQUEST_FIELDS, [
+        (item.pk, None, 1, 0, "open", False, moment, moment) for item in many_items] * 4)
+
+    assert PurchaseRequest.objects.count() == 4800
+
+
+def test_insert_rows_rejects_row_of_wrong_length(card):
+    with pytest.raises(ValueError):
+        insert_rows(PurchaseRequest, REQUEST_FIELDS, [(card.pk, None, 1)])
+    assert not PurchaseRequest.objects.exists()
+
+
+def test_insert_rows_rejects_too_long_text(card):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite does not enforce the length of a varchar column")
+    moment = datetime.datetime(2026, 3, 1, tzinfo=datetime.UTC)
+
+    with pytest.raises(DataError), transaction.atomic():
+        insert_rows(PurchaseRequest, REQUEST_FIELDS,
+                    [(card.pk, None, 1, 0, "x" * 21, False, moment, moment)])
+
+
+def test_ids_in_selects_given_ids(many_items):
+    chosen = [item.pk for item in many_items[::3]]
+
+    found = set(Item.objects.filter(ids_in("pk", chosen)).values_list("pk", flat=True))
+
+    assert found == set(chosen)
+
+
+def test_ids_in_without_ids_selects_nothing(many_items):
+    assert not Item.objects.filter(ids_in("pk", [])).exists()
+    assert Item.objects.filter(Q(ids_in("pk", [])) | Q(sku="M1")).count() == 1
+    assert Item.objects.exclude(ids_in("pk", [])).count() == len(many_items)
+
+
+def test_update_grouped_values_writes_each_group(many_items):
+    values = {item.pk: (item.pk % 3, "fixed") for item in many_items}
+
+    update_grouped_values(Item, ["on_hand", "category"], values)
+
+    stored = dict(Item.objects.filter(sku__startswith="M").values_list("pk", "on_hand"))
+    assert stored == {pk: on_hand for pk, (on_hand, _) in values.items()}
+    assert set(Item.objects.filter(sku__startswith="M")
+               .values_list("category", flat=True)) == {"fixed"}
