@@ -6,9 +6,12 @@ requests that covered them and produce receiving notices.
 """
 
 import logging
-from dataclasses import dataclass, field
-from typing import cast
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
 
+from django.db.models import Q
 from django.utils import timezone
 
 from backroom.allocation.decide import (
@@ -20,7 +23,7 @@ from backroom.allocation.decide import (
 )
 from backroom.catalog.models import Item
 from backroom.core.audit import AuditLog
-from backroom.core.bulk import update_grouped
+from backroom.core.bulk import ids_in, insert_rows, update_grouped_values
 from backroom.purchasing.models import (
     POStatus,
     PurchaseOrderLine,
@@ -29,9 +32,8 @@ from backroom.purchasing.models import (
     ReceivingNotice,
     RequestStatus,
 )
-from backroom.sales.locks import lock_orders
 from backroom.sales.models import Order, OrderLine, OrderStatus
-from backroom.sales.totals import order_sync
+from backroom.sales.totals import Buckets, order_sync
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +42,27 @@ logger = logging.getLogger(__name__)
 class OfferResult:
     served: int = 0
     leftover: int = 0
-    notices: list[ReceivingNotice] = field(default_factory=list)
+
+
+class _Waiting(NamedTuple):
+    """A live customer request of the item whose order waits, as read for the offer."""
+
+    request_id: int
+    quantity: int
+    served: int
+    status: str
+    line_id: int
+    order_id: int
+    customer_id: int
+    priority: int
+    created_at: datetime
+    po_line_id: int | None
+    po_line_quantity: int | None
+    po_status: str | None
+
+
+NOTICE_FIELDS = ("receipt", "source", "order", "order_line", "customer", "item", "quantity",
+                 "order_status", "created_at")
 
 
 def stock_offer(item: Item, units: int, audit: AuditLog, *, source: str,
@@ -51,89 +73,125 @@ def stock_offer(item: Item, units: int, audit: AuditLog, *, source: str,
     With `po_line`, the requests on that PO line go first (a receipt). What
     no waiting customer needs stays available. `source` names the cause for
     the notices and the timeline ("receipt", "adjustment", "return", ...).
+    Rows are read as plain values and written with a few set-based
+    statements, because a receipt can serve a thousand customers.
     """
     if units <= 0:
         return OfferResult(leftover=max(units, 0))
 
     waiting = _waiting_requests(item, exclude_line_ids)
     claims = [
-        Claim(request_id=request.pk, quantity=request.quantity,
-              tier=_tier(request, po_line), priority=order.priority,
+        Claim(request_id=request.request_id, quantity=request.quantity,
+              tier=_tier(request, po_line), priority=request.priority,
               created_at=request.created_at)
-        for request, order in waiting
+        for request in waiting.values()
     ]
     allocations, leftover = allocate(units, claims, max_tier=TIER_OTHER)
     if not allocations:
         return OfferResult(leftover=leftover)
 
-    by_id = {request.pk: (request, order) for request, order in waiting}
-    chosen = [(*by_id[allocation.request_id], allocation.quantity)
+    chosen = [(waiting[allocation.request_id], allocation.quantity)
               for allocation in allocations]
-    orders = lock_orders({order.pk for _, order, _ in chosen})
-    lines = {line.pk: line for line in OrderLine.objects.filter(
-        pk__in=[_line_id(request) for request, _, _ in chosen])}
+    orders = _orders_lock({request.order_id for request, _ in chosen})
+    lines = _lines_units(orders, {request.line_id for request, _ in chosen})
 
     result = OfferResult(leftover=leftover)
     now = timezone.now()
-    changed_po_lines: dict[int, PurchaseOrderLine] = {}
-    for request, order, quantity in chosen:
-        line = lines[_line_id(request)]
+    receiving_line_id = po_line.pk if po_line is not None else None
+    requests_after: dict[int, tuple[int, int, str, datetime]] = {}
+    po_lines_after: dict[int, tuple[int]] = {}
+    served_line_ids: dict[int, None] = {}
+    notices = []
+    for request, quantity in chosen:
+        line = lines[request.line_id]
         if line.back_ordered < quantity:
             # The request covers more than the line waits for: a broken invariant.
             logger.error("request %s covers %s units but line %s has %s back-ordered",
-                         request.pk, request.quantity, line.pk, line.back_ordered)
+                         request.request_id, request.quantity, request.line_id,
+                         line.back_ordered)
             quantity = line.back_ordered
         line.back_ordered -= quantity
         line.ready += quantity
+        served_line_ids[request.line_id] = None
         result.served += quantity
 
-        _request_serve(request, quantity, from_receipt=po_line is not None,
-                       receiving_line=po_line, changed_po_lines=changed_po_lines, now=now)
-        audit.add("units_reserved", order=order.pk, item=item,
-                  line=line.pk, sku=item.sku, quantity=quantity, source=source,
-                  request=request.pk, receipt=receipt.number if receipt else None,
+        requests_after[request.request_id] = _request_serve(
+            request, quantity, from_receipt=po_line is not None,
+            receiving_line_id=receiving_line_id, po_lines_after=po_lines_after, now=now)
+        audit.add("units_reserved", order=request.order_id, item=item,
+                  line=request.line_id, sku=item.sku, quantity=quantity, source=source,
+                  request=request.request_id, receipt=receipt.number if receipt else None,
                   back_ordered_after=line.back_ordered, ready_after=line.ready)
-        result.notices.append(ReceivingNotice(
-            receipt=receipt, source=source, order_id=order.pk, order_line=line,
-            customer_id=order.customer_id, item=item, quantity=quantity, order_status=""))
+        notices.append((request, quantity))
 
     if item.tracked:
         item.reserved += result.served
         Item.objects.filter(pk=item.pk).update(reserved=item.reserved)
-    update_grouped(OrderLine, list(lines.values()), ["back_ordered", "ready"])
-    update_grouped(PurchaseRequest, [request for request, _, _ in chosen],
-                   ["quantity", "served", "status", "updated_at"])
-    if changed_po_lines:
-        PurchaseOrderLine.objects.bulk_update(list(changed_po_lines.values()), ["quantity"])
+    update_grouped_values(OrderLine, ["back_ordered", "ready"], {
+        line_id: (lines[line_id].back_ordered, lines[line_id].ready)
+        for line_id in served_line_ids})
+    update_grouped_values(PurchaseRequest, ["quantity", "served", "status", "updated_at"],
+                          requests_after)
+    update_grouped_values(PurchaseOrderLine, ["quantity"], po_lines_after)
 
-    became_ready = order_sync(orders.values())
-    for notice in result.notices:
-        notice.order_status = orders[notice.order_id].status
-    ReceivingNotice.objects.bulk_create(result.notices, batch_size=500)
+    buckets: dict[int, list[Buckets]] = defaultdict(list)
+    for line in lines.values():
+        buckets[line.order_id].append(Buckets(line.back_ordered, line.ready))
+    became_ready = order_sync(orders.values(), buckets=buckets)
+    receipt_id = receipt.pk if receipt is not None else None
+    insert_rows(ReceivingNotice, NOTICE_FIELDS, [
+        (receipt_id, source, request.order_id, request.line_id, request.customer_id, item.pk,
+         quantity, orders[request.order_id].status, now)
+        for request, quantity in notices])
     for order in became_ready:
         audit.add("order_ready", order=order)
     return result
 
 
-def _waiting_requests(item: Item, exclude_line_ids: frozenset[int]
-                      ) -> list[tuple[PurchaseRequest, Order]]:
-    """Return the live customer requests of an item whose orders wait, with those orders."""
-    requests = (
+def _waiting_requests(item: Item, exclude_line_ids: frozenset[int]) -> dict[int, _Waiting]:
+    """Return the live customer requests of an item whose orders wait, by id."""
+    rows = (
         PurchaseRequest.objects
         .filter(item=item, status__in=[RequestStatus.OPEN, RequestStatus.ON_ORDER],
-                order_line__isnull=False, quantity__gt=0)
+                order_line__isnull=False, quantity__gt=0, order__status=OrderStatus.WAITING)
         .exclude(order_line_id__in=exclude_line_ids)
-        .select_related("order", "po_line__purchase_order")
+        .values_list("pk", "quantity", "served", "status", "order_line_id", "order_id",
+                     "order__customer_id", "order__priority", "created_at", "po_line_id",
+                     "po_line__quantity", "po_line__purchase_order__status")
     )
-    return [(request, request.order) for request in requests
-            if request.order is not None and request.order.status == OrderStatus.WAITING]
+    return {row[0]: _Waiting._make(row) for row in rows}
 
 
-def _line_id(request: PurchaseRequest) -> int:
-    return cast(int, request.order_line_id)
+def _orders_lock(order_ids: set[int]) -> dict[int, Order]:
+    """Lock the orders in primary-key order, reading only the fields their status sync needs."""
+    orders = (Order.objects.select_for_update().filter(ids_in("pk", order_ids))
+              .order_by("pk")
+              .only("status", "customer_id", "finalized_at", "voided_at", "notified_at"))
+    return {order.pk: order for order in orders}
 
 
-def _tier(request: PurchaseRequest, po_line: PurchaseOrderLine | None) -> int:
+@dataclass(slots=True)
+class _LineUnits:
+    order_id: int
+    back_ordered: int
+    ready: int
+
+
+def _lines_units(orders: dict[int, Order], line_ids: set[int]) -> dict[int, _LineUnits]:
+    """Read the lines about to be served and every other back-ordered line of their orders.
+
+    Together they decide whether each order still waits afterwards.
+    """
+    rows = (OrderLine.objects
+            .filter(Q(ids_in("pk", line_ids))
+                    | Q(ids_in("order_id", orders), back_ordered__gt=0))
+            .order_by()
+            .values_list("pk", "order_id", "back_ordered", "ready"))
+    return {line_id: _LineUnits(order_id, back_ordered, ready)
+            for line_id, order_id, back_ordered, ready in rows}
+
+
+def _tier(request: _Waiting, po_line: PurchaseOrderLine | None) -> int:
     if po_line is not None and request.po_line_id == po_line.pk:
         return TIER_THIS_PO_LINE
     if request.status == RequestStatus.OPEN:
@@ -141,24 +199,22 @@ def _tier(request: PurchaseRequest, po_line: PurchaseOrderLine | None) -> int:
     return TIER_OTHER
 
 
-def _request_serve(request: PurchaseRequest, quantity: int, *, from_receipt: bool,
-                   receiving_line: PurchaseOrderLine | None,
-                   changed_po_lines: dict[int, PurchaseOrderLine], now) -> None:
-    """Shrink a request by the units a line just got.
+def _request_serve(request: _Waiting, quantity: int, *, from_receipt: bool,
+                   receiving_line_id: int | None, po_lines_after: dict[int, tuple[int]],
+                   now: datetime) -> tuple[int, int, str, datetime]:
+    """Return the request's quantity, served, status and updated_at after serving `quantity`.
 
-    A request on another draft PO also shrinks that PO line. A request on a
-    submitted PO leaves its PO line as it is, so those units go to stock.
+    A request on another draft PO also shrinks that PO line, in
+    `po_lines_after`. A request on a submitted PO leaves its PO line as it
+    is, so those units go to stock.
     """
-    own_po_line = request.po_line
-    on_other_po = own_po_line is not None and own_po_line.pk != getattr(
-        receiving_line, "pk", None)
-    if own_po_line is not None and on_other_po and (
-            own_po_line.purchase_order.status == POStatus.DRAFT):
-        po_line = changed_po_lines.setdefault(own_po_line.pk, own_po_line)
-        po_line.quantity = max(po_line.quantity - quantity, 0)
+    if (request.po_line_id is not None and request.po_line_id != receiving_line_id
+            and request.po_status == POStatus.DRAFT):
+        (before,) = po_lines_after.get(request.po_line_id, (request.po_line_quantity or 0,))
+        po_lines_after[request.po_line_id] = (max(before - quantity, 0),)
 
-    request.quantity -= quantity
-    request.served += quantity
-    request.updated_at = now
-    if request.quantity == 0:
-        request.status = RequestStatus.FULFILLED if from_receipt else RequestStatus.CANCELLED
+    left = request.quantity - quantity
+    status = request.status
+    if left == 0:
+        status = RequestStatus.FULFILLED if from_receipt else RequestStatus.CANCELLED
+    return left, request.served + quantity, status, now

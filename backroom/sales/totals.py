@@ -3,9 +3,11 @@
 `order_sync` is the only writer of an order's cached status and totals.
 """
 
+import datetime
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db.models import Q, Sum
 from django.utils import timezone
@@ -40,7 +42,15 @@ def line_status(line: OrderLine) -> str:
     return LineStatus.CANCELLED
 
 
-def derive_order_status(lines: Iterable[OrderLine], finalized: bool,
+class Buckets(NamedTuple):
+    """The units of one line that decide its order's status."""
+
+    back_ordered: int
+    ready: int
+    delivered: int = 0
+
+
+def derive_order_status(lines: Iterable[OrderLine | Buckets], finalized: bool,
                         voided: bool = False) -> str:
     lines = list(lines)
     if not finalized:
@@ -83,7 +93,8 @@ def lines_recompute_money(lines: Iterable[OrderLine]) -> list[OrderLine]:
 def order_sync(orders: Iterable[Order],
                lines_by_order: dict[int, list[OrderLine]] | None = None, *,
                paid: dict[int, Decimal] | None = None,
-               also_save: Sequence[str] = ()) -> list[Order]:
+               also_save: Sequence[str] = (),
+               buckets: Mapping[int, Sequence[Buckets]] | None = None) -> list[Order]:
     """Rewrite status, totals and paid of these (locked) orders from their rows.
 
     Orders that turn from waiting to ready get their customer's notice
@@ -92,10 +103,21 @@ def order_sync(orders: Iterable[Order],
     Pass `lines_by_order` when the caller has already read the current lines,
     and `paid` (net payments by order id) when it knows every live payment.
     `also_save` names more fields the caller changed, written in the same UPDATE.
+
+    Pass `buckets` instead when the caller has only moved units between
+    buckets, which changes no money. It maps each order's id to the saved
+    buckets of every line with units back-ordered and of every line the
+    caller changed. Then only the status and `ready_at` are rewritten, and
+    only on the orders whose status changed.
     """
     orders = list(orders)
     if not orders:
         return []
+    if buckets is not None:
+        if lines_by_order is not None or paid is not None or also_save:
+            raise TypeError("order_sync with buckets rewrites the status alone, so it takes "
+                            "no lines_by_order, paid or also_save")
+        return _statuses_sync(orders, buckets)
     ids = [order.pk for order in orders]
     if lines_by_order is None:
         lines_by_order = defaultdict(list)
@@ -108,19 +130,63 @@ def order_sync(orders: Iterable[Order],
     now = timezone.now()
     for order in orders:
         lines = lines_by_order.get(order.pk, [])
-        before = order.status
-        order.status = derive_order_status(lines, order.finalized_at is not None,
-                                           order.voided_at is not None)
+        if _status_set(order, lines, now):
+            became_ready.append(order)
         order_amounts_set(order, lines)
         order.paid = paid.get(order.pk, ZERO)
-        if order.status == OrderStatus.READY and before != OrderStatus.READY:
-            order.ready_at = now
-            if before == OrderStatus.WAITING:
-                became_ready.append(order)
     update_grouped(Order, orders,
                    ["status", "subtotal", "tax", "total", "paid", "ready_at", *also_save])
     ready_notices_schedule(became_ready)
     return became_ready
+
+
+def _statuses_sync(orders: list[Order], buckets: Mapping[int, Sequence[Buckets]]
+                   ) -> list[Order]:
+    """Rewrite the status of orders whose units moved between buckets, as `order_sync` describes."""
+    # The given buckets decide the status unless none has units back-ordered
+    # or ready. Then delivered units decide it, so read all the order's lines.
+    undecided = [order.pk for order in orders
+                 if not any(line.back_ordered or line.ready
+                            for line in buckets.get(order.pk, ()))]
+    if undecided:
+        read: dict[int, list[Buckets]] = {order_id: [] for order_id in undecided}
+        for order_id, back_ordered, ready, delivered in (
+                OrderLine.objects.filter(order_id__in=undecided)
+                .values_list("order_id", "back_ordered", "ready", "delivered")):
+            read[order_id].append(Buckets(back_ordered, ready, delivered))
+        buckets = {**buckets, **read}
+
+    became_ready = []
+    turned_ready = []
+    turned_other = []
+    now = timezone.now()
+    for order in orders:
+        before = order.status
+        if _status_set(order, buckets.get(order.pk, ()), now):
+            became_ready.append(order)
+        if order.status == before:
+            continue
+        if order.status == OrderStatus.READY:
+            turned_ready.append(order)
+        else:
+            turned_other.append(order)
+    update_grouped(Order, turned_ready, ["status", "ready_at"])
+    update_grouped(Order, turned_other, ["status"])
+    ready_notices_schedule(became_ready)
+    return became_ready
+
+
+def _status_set(order: Order, lines: Iterable[OrderLine | Buckets],
+                now: datetime.datetime) -> bool:
+    """Derive the order's status from its lines and return whether it turned from waiting
+    to ready."""
+    before = order.status
+    order.status = derive_order_status(lines, order.finalized_at is not None,
+                                       order.voided_at is not None)
+    if order.status == OrderStatus.READY and before != OrderStatus.READY:
+        order.ready_at = now
+        return before == OrderStatus.WAITING
+    return False
 
 
 def order_amounts_set(order: Order, lines: Iterable[OrderLine]) -> None:
