@@ -9,7 +9,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Q, Sum
 from django.utils import timezone
 
 from backroom.core.bulk import update_grouped
@@ -50,7 +49,17 @@ class Buckets(NamedTuple):
     delivered: int = 0
 
 
-def derive_order_status(lines: Iterable[OrderLine | Buckets], finalized: bool,
+class LineFigures(NamedTuple):
+    """The columns of a line that decide its order's status and totals."""
+
+    back_ordered: int
+    ready: int
+    delivered: int
+    line_total: Decimal
+    tax: Decimal
+
+
+def derive_order_status(lines: Iterable[OrderLine | Buckets | LineFigures], finalized: bool,
                         voided: bool = False) -> str:
     lines = list(lines)
     if not finalized:
@@ -119,17 +128,15 @@ def order_sync(orders: Iterable[Order],
                             "no lines_by_order, paid or also_save")
         return _statuses_sync(orders, buckets)
     ids = [order.pk for order in orders]
-    if lines_by_order is None:
-        lines_by_order = defaultdict(list)
-        for line in OrderLine.objects.filter(order_id__in=ids).order_by("order_id", "position"):
-            lines_by_order[line.order_id].append(line)
+    figures: Mapping[int, Sequence[OrderLine | LineFigures]] = (
+        _line_figures(ids) if lines_by_order is None else lines_by_order)
     if paid is None:
         paid = _paid_by_order(ids)
 
     became_ready = []
     now = timezone.now()
     for order in orders:
-        lines = lines_by_order.get(order.pk, [])
+        lines = figures.get(order.pk, [])
         if _status_set(order, lines, now):
             became_ready.append(order)
         order_amounts_set(order, lines)
@@ -176,7 +183,7 @@ def _statuses_sync(orders: list[Order], buckets: Mapping[int, Sequence[Buckets]]
     return became_ready
 
 
-def _status_set(order: Order, lines: Iterable[OrderLine | Buckets],
+def _status_set(order: Order, lines: Iterable[OrderLine | Buckets | LineFigures],
                 now: datetime.datetime) -> bool:
     """Derive the order's status from its lines and return whether it turned from waiting
     to ready."""
@@ -189,7 +196,17 @@ def _status_set(order: Order, lines: Iterable[OrderLine | Buckets],
     return False
 
 
-def order_amounts_set(order: Order, lines: Iterable[OrderLine]) -> None:
+def _line_figures(order_ids: list[int]) -> dict[int, list[LineFigures]]:
+    """Read the status and money columns of the orders' lines, without model instances."""
+    figures: dict[int, list[LineFigures]] = defaultdict(list)
+    for order_id, back_ordered, ready, delivered, line_total, tax in (
+            OrderLine.objects.filter(order_id__in=order_ids)
+            .values_list("order_id", "back_ordered", "ready", "delivered", "line_total", "tax")):
+        figures[order_id].append(LineFigures(back_ordered, ready, delivered, line_total, tax))
+    return figures
+
+
+def order_amounts_set(order: Order, lines: Iterable[OrderLine | LineFigures]) -> None:
     """Set the order's subtotal, tax and total from its lines, in memory only."""
     lines = list(lines)
     order.subtotal = sum((line.line_total for line in lines), ZERO)
@@ -198,13 +215,10 @@ def order_amounts_set(order: Order, lines: Iterable[OrderLine]) -> None:
 
 
 def _paid_by_order(order_ids: list[int]) -> dict[int, Decimal]:
-    rows = (
-        Payment.objects.filter(order_id__in=order_ids, voided_at__isnull=True)
-        .values("order_id")
-        .annotate(
-            taken=Sum("amount", filter=Q(kind=PaymentKind.PAYMENT), default=ZERO),
-            given=Sum("amount", filter=Q(kind=PaymentKind.REFUND), default=ZERO),
-        )
-    )
-    # SQLite returns sums without their trailing zeros, so round to the cent.
-    return {row["order_id"]: round_money(row["taken"] - row["given"]) for row in rows}
+    """Return each order's payments less its refunds, voided ones left out."""
+    paid: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for order_id, kind, amount in (
+            Payment.objects.filter(order_id__in=order_ids, voided_at__isnull=True)
+            .values_list("order_id", "kind", "amount")):
+        paid[order_id] += amount if kind == PaymentKind.PAYMENT else -amount
+    return {order_id: round_money(total) for order_id, total in paid.items()}
