@@ -4,7 +4,7 @@ import datetime
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -161,7 +161,7 @@ def insert_rows(model: type[models.Model], fields: Sequence[str],
         return
     # Each row must have one value per field: zip(strict=True) raises ValueError if not.
     columns_values = zip(*rows, strict=True)
-    prepared_columns = [_column_prepare(field.get_db_prep_save, values)
+    prepared_columns = [_column_prepare(field, values)
                         for field, values in zip(concrete, columns_values, strict=True)]
     prepared_rows = list(zip(*prepared_columns, strict=True))
     if connection.vendor == "postgresql":
@@ -217,24 +217,43 @@ def _json_value(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} value {value!r} cannot be inserted from JSON")
 
 
-def _column_prepare(prepare: Callable[[Any, Any], Any], values: Sequence[Any]) -> list[Any]:
-    """Prepare one column's values, each distinct value once.
+def _column_prepare(field: models.Field, values: Sequence[Any]) -> list[Any]:
+    """Prepare one column's values as `field.get_db_prep_save` does, each distinct value once.
 
     A column often repeats one value (the receipt, the time), and preparing a
-    datetime for SQLite costs several microseconds.
+    datetime for SQLite costs several microseconds. Values of the type the
+    field stores as it is (an int for an integer or foreign key, a str for
+    text) are kept without a call.
     """
+    plain = _plain_type(field)
     done: dict[tuple[type, Any], Any] = {}
     prepared = []
     for value in values:
+        if type(value) is plain:
+            prepared.append(value)
+            continue
         try:
             key = (type(value), value)
             if key not in done:
-                done[key] = prepare(value, connection)
+                done[key] = field.get_db_prep_save(value, connection)
             prepared.append(done[key])
         except TypeError:
-            # An unhashable value, such as a dict for a JSON field.
-            prepared.append(prepare(value, connection))
+            # An unhashable value, such as a list for an array field.
+            prepared.append(field.get_db_prep_save(value, connection))
     return prepared
+
+
+def _plain_type(field: models.Field) -> type | None:
+    """Return the Python type whose values `field` writes unchanged, if there is one."""
+    if isinstance(field, models.ForeignKey):
+        field = field.target_field
+    if isinstance(field, models.BooleanField):
+        return bool
+    if isinstance(field, models.IntegerField):
+        return int
+    if isinstance(field, models.CharField | models.TextField):
+        return str
+    return None
 
 
 def _attnames(model: type[models.Model], fields: Sequence[str]) -> list[str]:
