@@ -433,59 +433,90 @@ def purchase_order_receive(*, user, number: str,
     Receipt.objects.filter(pk=receipt.pk).update(number=receipt.number)
 
     audit = AuditLog(user)
+    _lines_receive(po, [(po_lines[spec.line_id], spec.quantity) for spec in lines
+                        if spec.quantity], items, receipt, audit)
     for spec in lines:
-        po_line = po_lines[spec.line_id]
-        item = items[po_line.item_id]
-        if spec.quantity:
-            _receive_line(po, po_line, item, spec.quantity, receipt, audit)
         if spec.close_short:
-            _close_short(po, po_line, audit)
-        ReceiptLine.objects.create(receipt=receipt, po_line=po_line, item=item,
-                                   quantity=spec.quantity, closed_short=spec.close_short)
+            _close_short(po, po_lines[spec.line_id], audit)
+    insert_all(ReceiptLine, [
+        ReceiptLine(receipt=receipt, po_line=po_lines[spec.line_id],
+                    item=items[po_lines[spec.line_id].item_id], quantity=spec.quantity,
+                    closed_short=spec.close_short)
+        for spec in lines
+    ])
     _po_status_refresh(po)
     audit.add("receipt_created", purchase_order=po, receipt=receipt.number)
     audit.flush()
     return receipt
 
 
-def _receive_line(po: PurchaseOrder, po_line: PurchaseOrderLine, item: Item, quantity: int,
-                  receipt: Receipt, audit: AuditLog) -> None:
-    po_line.received += quantity
-    po_line.save(update_fields=["received"])
-    if item.tracked:
-        item.on_hand += quantity
-        Item.objects.filter(pk=item.pk).update(on_hand=item.on_hand)
-    audit.add("goods_received", purchase_order=po, item=item, line=po_line.pk,
-              quantity=quantity, received_after=po_line.received, receipt=receipt.number,
-              on_hand_after=item.on_hand)
-    stock_offer(item, quantity, audit, source="receipt", receipt=receipt, po_line=po_line)
-    _stock_requests_settle(po_line, audit)
+def _lines_receive(po: PurchaseOrder, arrived: list[tuple[PurchaseOrderLine, int]],
+                   items: dict[int, Item], receipt: Receipt, audit: AuditLog) -> None:
+    """Count arrived units in, then share them out to the customers waiting for them.
+
+    A PO can have hundreds of lines, most for stock with nobody waiting, so
+    the counters are written with one statement per table and only items
+    with waiting customers go through `stock_offer`.
+    """
+    if not arrived:
+        return
+    for po_line, quantity in arrived:
+        item = items[po_line.item_id]
+        po_line.received += quantity
+        if item.tracked:
+            item.on_hand += quantity
+        audit.add("goods_received", purchase_order=po, item=item, line=po_line.pk,
+                  quantity=quantity, received_after=po_line.received, receipt=receipt.number,
+                  on_hand_after=item.on_hand)
+    update_rows(PurchaseOrderLine, [po_line for po_line, _ in arrived], ["received"])
+    update_rows(Item, [items[po_line.item_id] for po_line, _ in arrived
+                       if items[po_line.item_id].tracked], ["on_hand"])
+
+    waited_for = set(PurchaseRequest.objects.filter(
+        item_id__in={po_line.item_id for po_line, _ in arrived},
+        status__in=[RequestStatus.OPEN, RequestStatus.ON_ORDER], order_line__isnull=False,
+        quantity__gt=0).values_list("item_id", flat=True))
+    for po_line, quantity in arrived:
+        if po_line.item_id in waited_for:
+            stock_offer(items[po_line.item_id], quantity, audit, source="receipt",
+                        receipt=receipt, po_line=po_line)
+    _stock_requests_settle([po_line for po_line, _ in arrived], audit)
 
 
-def _stock_requests_settle(po_line: PurchaseOrderLine, audit: AuditLog) -> None:
-    """Mark the line's for-stock requests fulfilled as far as its units have arrived.
+def _stock_requests_settle(po_lines: list[PurchaseOrderLine], audit: AuditLog) -> None:
+    """Mark the lines' for-stock requests fulfilled as far as their units have arrived.
 
-    Customer requests on the line were served first; the for-stock requests
+    Customer requests on a line were served first; the for-stock requests
     may then cover only what is still to come.
     """
-    linked = list(po_line.requests.filter(status=RequestStatus.ON_ORDER).order_by("id"))
-    excess = sum(request.quantity for request in linked) - po_line.open_quantity
+    linked: dict[int, list[PurchaseRequest]] = defaultdict(list)
+    for request in (PurchaseRequest.objects
+                    .filter(po_line_id__in=[po_line.pk for po_line in po_lines],
+                            status=RequestStatus.ON_ORDER)
+                    .order_by("id")):
+        assert request.po_line_id is not None
+        linked[request.po_line_id].append(request)
     now = timezone.now()
-    for request in linked:
-        if excess <= 0:
-            break
-        if request.order_line_id is not None:
-            continue
-        arrived = min(excess, request.quantity)
-        excess -= arrived
-        request.quantity -= arrived
-        request.served += arrived
-        request.updated_at = now
-        if request.quantity == 0:
-            request.status = RequestStatus.FULFILLED
-        request.save(update_fields=["quantity", "served", "status", "updated_at"])
-        audit.add("stock_request_received", item=request.item_id, request=request.pk,
-                  quantity=arrived, quantity_after=request.quantity)
+    changed = []
+    for po_line in po_lines:
+        requests = linked.get(po_line.pk, [])
+        excess = sum(request.quantity for request in requests) - po_line.open_quantity
+        for request in requests:
+            if excess <= 0:
+                break
+            if request.order_line_id is not None:
+                continue
+            arrived = min(excess, request.quantity)
+            excess -= arrived
+            request.quantity -= arrived
+            request.served += arrived
+            request.updated_at = now
+            if request.quantity == 0:
+                request.status = RequestStatus.FULFILLED
+            changed.append(request)
+            audit.add("stock_request_received", item=request.item_id, request=request.pk,
+                      quantity=arrived, quantity_after=request.quantity)
+    update_rows(PurchaseRequest, changed, ["quantity", "served", "status", "updated_at"])
 
 
 def _close_short(po: PurchaseOrder, po_line: PurchaseOrderLine, audit: AuditLog) -> None:

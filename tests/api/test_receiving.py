@@ -344,3 +344,34 @@ def test_draft_po_cannot_be_received(api, scarf):
                             receive_body((po_line_of(po, "B")["id"], 1)))
 
     assert_problem(response, 409, "invalid_state")
+
+
+def test_receipt_of_many_lines(api, customer, scarf, make_item):
+    """One receipt of three lines: one serves a customer, two only fill stock requests."""
+    make_item("C")
+    make_item("D")
+    expect(api.post("/purchase-requests", {"sku": "C", "quantity": 3}), 201)
+    expect(api.post("/purchase-requests", {"sku": "D", "quantity": 2}), 201)
+    order = order_create(api, customer, [("B", 1)], [pay("30.00")])
+    po = po_submitted(api)
+
+    receipt = receive(api, po["number"], (po_line_of(po, "B")["id"], 1),
+                      (po_line_of(po, "C")["id"], 3), (po_line_of(po, "D")["id"], 1))
+
+    assert [(line["sku"], line["quantity"]) for line in receipt["lines"]] == [
+        ("B", 1), ("C", 3), ("D", 1)]
+    assert [(notice["order"], notice["quantity"]) for notice in receipt["notices"]] == [
+        (order["number"], 1)]
+    assert status_of(api, order) == "ready"
+    assert stock(api, "B") == {"on_hand": 1, "reserved": 1, "available": 0}
+    assert stock(api, "C") == {"on_hand": 3, "reserved": 0, "available": 3}
+    assert stock(api, "D") == {"on_hand": 1, "reserved": 0, "available": 1}
+    statuses = {(row["sku"], row["order"]): (row["status"], row["quantity"])
+                for row in requests_of(api)}
+    assert statuses[("C", None)] == ("fulfilled", 0)
+    assert statuses[("D", None)] == ("on_order", 1)
+    assert statuses[("B", order["number"])][0] == "fulfilled"
+    po_after = expect(api.get(f"/purchase-orders/{po['number']}"))
+    assert po_after["status"] == "partially_received"
+    assert {line["sku"]: line["received"] for line in po_after["lines"]} == {
+        "B": 1, "C": 3, "D": 1}
