@@ -6,16 +6,22 @@ ROLE_PERMISSIONS and a user may hold extra permissions of their own.
 
 import logging
 import secrets
+from datetime import timedelta
 
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from backroom.accounts.models import PERMISSIONS, ROLE_PERMISSIONS, ROLES, ApiToken
 from backroom.core.errors import Conflict, NotFound, ValidationFailed
 
 logger = logging.getLogger(__name__)
+
+# The age at which an API token's last_used_at is written again by its next request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def roles_ensure() -> None:
@@ -95,8 +101,22 @@ def token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
 
 
 def token_authenticate(secret: str) -> User | None:
+    """Return the active user of an unrevoked token, or None, and record the token's use.
+
+    `last_used_at` is written only when it is older than LAST_USED_RESOLUTION,
+    so a client sending many requests with one token causes at most one write
+    a minute, not a write and a commit per request.
+    """
     token = (ApiToken.objects.select_related("user")
              .filter(digest=ApiToken.digest_of(secret), revoked_at__isnull=True).first())
     if token is None or not token.user.is_active:
         return None
+    now = timezone.now()
+    stale = now - LAST_USED_RESOLUTION
+    if token.last_used_at is None or token.last_used_at <= stale:
+        # Repeating the condition in the UPDATE lets a concurrent request that read the
+        # same old value write nothing.
+        (ApiToken.objects.filter(pk=token.pk)
+         .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=stale))
+         .update(last_used_at=now))
     return token.user

@@ -1,10 +1,8 @@
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja.security import HttpBearer
 
-from backroom.accounts.models import ApiToken
 from backroom.accounts.services import token_authenticate
 
 
@@ -16,6 +14,4 @@ class BearerToken(HttpBearer):
         if user is None:
             return None
         request.user = user
-        ApiToken.objects.filter(digest=ApiToken.digest_of(token)).update(
-            last_used_at=timezone.now())
         return user

@@ -1,8 +1,13 @@
 """API conventions: problem+json errors, authentication, input validation,
 idempotency keys and cursor pagination."""
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from backroom.accounts.models import ApiToken
+from backroom.accounts.services import LAST_USED_RESOLUTION
 from backroom.catalog.models import Item
 
 from .helpers import (
@@ -81,6 +86,48 @@ def test_bad_token_changes_nothing(api, card):
                                    headers={"Authorization": "Bearer br_wrong"})
 
     assert response.status_code == 401
+
+
+def _token_row(api) -> ApiToken:
+    return ApiToken.objects.get(digest=ApiToken.digest_of(api.token))
+
+
+def test_first_token_use_recorded(api):
+    started = timezone.now()
+
+    expect(api.get("/settings"))
+
+    last_used = _token_row(api).last_used_at
+    assert last_used is not None
+    assert started <= last_used <= timezone.now()
+
+
+def test_recent_token_use_not_rewritten(api):
+    recent = timezone.now() - LAST_USED_RESOLUTION / 2
+    ApiToken.objects.filter(pk=_token_row(api).pk).update(last_used_at=recent)
+
+    expect(api.get("/settings"))
+
+    assert _token_row(api).last_used_at == recent
+
+
+def test_stale_token_use_rewritten(api):
+    stale = timezone.now() - LAST_USED_RESOLUTION - timedelta(seconds=1)
+    ApiToken.objects.filter(pk=_token_row(api).pk).update(last_used_at=stale)
+    started = timezone.now()
+
+    expect(api.get("/settings"))
+
+    assert _token_row(api).last_used_at >= started
+
+
+def test_revoked_token_unauthorized(api):
+    ApiToken.objects.filter(pk=_token_row(api).pk).update(revoked_at=timezone.now())
+
+    response = api.get("/settings")
+
+    assert response.status_code == 401
+    assert _token_row(api).last_used_at is None
 
 
 @pytest.mark.parametrize("path", ["/orders/9999", "/items/NOPE", "/purchase-orders/PO-9999",
