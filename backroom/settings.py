@@ -97,12 +97,14 @@ def _database() -> dict[str, Any]:
     if not url:
         HOME.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{HOME / 'backroom.sqlite3'}"
+    # Each server worker keeps its connection for up to 60 s, so a request does not
+    # connect again (PostgreSQL) or reopen the file with an empty page cache (SQLite).
+    # The health check replaces a PostgreSQL connection that the server has closed.
     config: dict[str, Any] = dict(
         dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # IMMEDIATE takes the write lock when a transaction starts, so two
         # terminals never both read and then fail to upgrade to a write.
-        config["CONN_MAX_AGE"] = 0
         config["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,

@@ -1,11 +1,14 @@
 import http.client
+import os
 import signal
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import psycopg
 import pytest
 
 START_TIMEOUT = 60
@@ -48,6 +51,38 @@ def _wait_until_serving(process: subprocess.Popen, port: int) -> Response:
             time.sleep(0.2)
 
 
+def _children(pid: int) -> list[int]:
+    """Return the ids of the processes whose parent is `pid`, from /proc."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # the process exited while being read
+        # The parent id is the second field after the parenthesised command name.
+        if int(stat[stat.rfind(")") + 2:].split()[1]) == pid:
+            children.append(int(entry.name))
+    return children
+
+
+def _database_connections(env: dict[str, str], worker: int) -> int:
+    """Count the worker's open connections to the database of `env`."""
+    url = env.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        database = Path(env["BACKROOM_HOME"]) / "backroom.sqlite3"
+        links = [os.readlink(fd) for fd in Path(f"/proc/{worker}/fd").iterdir()]
+        return links.count(str(database))
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(url) as connection:
+        row = connection.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> "
+            "pg_backend_pid()", [name]).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def _first_static_file(home: Path) -> str:
     static_root = home / "static"
     path = next(path for path in sorted(static_root.rglob("*.js")) if path.is_file())
@@ -84,3 +119,24 @@ def test_serve_rejects_bad_port(run_backroom_without_database):
 
     assert result.returncode == 1
     assert "Port 70000 is invalid" in result.stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_serve_keeps_database_connection(initialised_env, start_server):
+    port = _free_port()
+    server = start_server("--host", "127.0.0.1", "--port", str(port), "--workers", "1")
+    _wait_until_serving(server.process, port)
+
+    # Looking up the token opens the worker's database connection. The static file
+    # needs none, and the one worker handles it only after the first request ended.
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/api/v1/orders", headers={"Authorization": "Bearer br_wrong"})
+    rejected = connection.getresponse().status
+    connection.close()
+    static = _get(port, _first_static_file(Path(initialised_env["BACKROOM_HOME"])))
+    workers = _children(server.process.pid)
+
+    assert rejected == 401
+    assert static.status == 200
+    assert len(workers) == 1
+    assert _database_connections(initialised_env, workers[0]) == 1
