@@ -1,7 +1,14 @@
-"""The back-order flow through the REST API, over one keep-alive HTTP connection."""
+"""The back-order flow through the REST API, and the product's server to run it against."""
 
 import http.client
 import json
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+BACKROOM = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "backroom"
 
 
 class FlowFailed(RuntimeError):
@@ -9,12 +16,21 @@ class FlowFailed(RuntimeError):
 
 
 class HttpFlow:
-    def __init__(self, host: str, port: int, token: str, suffix: str = "") -> None:
+    """The flow over one HTTP connection, which http.client opens again whenever gunicorn's
+    synchronous worker closes it after a response."""
+
+    def __init__(self, host: str, port: int, token: str, suffix: str = "",
+                 customer: int | None = None) -> None:
         """Run the flow on items A<suffix> and B<suffix>, vendor V<suffix> and customer
-        "Customer C<suffix>", so that clients with different suffixes share no rows."""
+        "Customer C<suffix>", so that clients with different suffixes share no rows.
+
+        Without `customer` (that customer's id), the first flow looks it up through the API.
+        """
         self.suffix = suffix
         self.connection = http.client.HTTPConnection(host, port, timeout=60)
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        if customer is not None:
+            self._customer = customer
 
     def call(self, method: str, path: str, body: dict | None = None,
              expected: tuple[int, ...] = (200, 201)) -> dict:
@@ -51,3 +67,36 @@ class HttpFlow:
             self._customer = next(customer["id"] for customer in customers
                                   if customer["name"] == f"Customer C{self.suffix}")
         return self._customer
+
+
+def serve(workers: int, log: Path) -> tuple[subprocess.Popen, int]:
+    """Start `backroom serve` on a free loopback port and wait until it listens.
+
+    It serves the database of the current environment (DATABASE_URL,
+    BACKROOM_HOME), as the product runs it: gunicorn with synchronous workers.
+    Without an SMTP host the server writes ready notices with Django's console
+    e-mail backend to its standard output, which is discarded. Its log goes to
+    `log`. Stop it with terminate() and wait().
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    env = dict(os.environ)
+    env.pop("BACKROOM_SMTP_HOST", None)
+    with log.open("ab") as log_file:
+        server = subprocess.Popen(
+            [str(BACKROOM), "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", str(workers)],
+            env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"backroom serve exited with status {server.returncode}; "
+                               f"see {log}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return server, port
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise RuntimeError(f"backroom serve did not listen on port {port} within 60 s; see {log}")
