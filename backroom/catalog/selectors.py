@@ -51,8 +51,13 @@ def item_search(query: str = "") -> QuerySet[Item]:
     return items.filter(exact | words | Q(sku__istartswith=query)).distinct().order_by("sku")
 
 
-def item_buckets_many(items: list[Item]) -> dict[int, ItemBuckets]:
-    """Compute the quantity buckets of several items with four grouped queries."""
+def item_buckets_many(items: list[Item], *,
+                      with_back_orders: bool = True) -> dict[int, ItemBuckets]:
+    """Compute the quantity buckets of several items with four grouped queries.
+
+    Without `with_back_orders`, `back_ordered` is left at 0 and its query,
+    which reads every order line of the items, is skipped.
+    """
     from backroom.purchasing.models import POStatus, PurchaseOrderLine, PurchaseRequest
     from backroom.sales.models import OrderLine
 
@@ -79,10 +84,11 @@ def item_buckets_many(items: list[Item]) -> dict[int, ItemBuckets]:
                            .values_list("item_id", "units")):
         for_customers[item_id] = units
     back_ordered: dict[int, int] = {}
-    for item_id, units in (OrderLine.objects.filter(item_id__in=ids, back_ordered__gt=0)
-                           .values("item_id").annotate(units=Sum("back_ordered"))
-                           .values_list("item_id", "units")):
-        back_ordered[item_id] = units
+    if with_back_orders:
+        for item_id, units in (OrderLine.objects.filter(item_id__in=ids, back_ordered__gt=0)
+                               .values("item_id").annotate(units=Sum("back_ordered"))
+                               .values_list("item_id", "units")):
+            back_ordered[item_id] = units
 
     result = {}
     for item in items:

@@ -96,7 +96,7 @@ def reorder_requests_create(*, user, vendor_id: int) -> list[PurchaseRequest]:
                                      reorder_point__gt=0))
     if not items:
         return []
-    buckets = item_buckets_many(items)
+    buckets = item_buckets_many(items, with_back_orders=False)
     created = []
     for item in items:
         bucket = buckets[item.pk]

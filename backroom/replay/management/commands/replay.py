@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
 from backroom.replay.runner import Replay, ReplayOptions
 from backroom.replay.source import SourceError
@@ -64,6 +65,13 @@ class Command(BaseCommand):
         # sender thread's own connection would contend with the replay for the
         # database's write lock (SQLite has one writer at a time).
         settings.BACKROOM_NOTICES_IN_BACKGROUND = False
+        if connection.vendor == "sqlite":
+            # The replay commits tens of thousands of transactions. SQLite copies its
+            # write-ahead log into the database, with an fsync, every 1,000 pages (4 MB)
+            # by default; every 20,000 pages (80 MB) costs far fewer fsyncs and keeps
+            # every commit as durable as before.
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA wal_autocheckpoint=20000")
         try:
             result = Replay(replay_options).run()
         except SourceError as error:
