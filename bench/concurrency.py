@@ -17,8 +17,8 @@ machine spent in all (/proc/stat), and that the server (gunicorn's arbiter
 and workers), the PostgreSQL backends connected to the bench database and
 this client process used. A backend that exits within a slice is not counted,
 for example the connection that a ready notice's background thread opens and
-closes.
-After each slice the engine's invariant checker must find nothing. Results
+closes. The result also records whether the kernel's autogroup scheduling is
+on. After each slice the engine's invariant checker must find nothing. Results
 go to bench/results/concurrency-<time>.json.
 """
 
@@ -64,10 +64,25 @@ def main() -> None:
         run["speed_up"] = round(run["flows_per_second"] / base, 2) if base else None
     result = {"benchmark": "concurrency", "database": "postgres", "clients": args.clients,
               "seconds": args.seconds, "rounds": args.rounds,
-              "load_average_before": load_before, "machine": machine(), "workers": runs}
+              "load_average_before": load_before, "machine": machine(),
+              "scheduler_autogroup": _autogroup(), "workers": runs}
     path = write_result("concurrency", result)
     print(json.dumps(result, indent=2))
     print(f"written to {path}")
+
+
+def _autogroup() -> str:
+    """Return "on" when Linux divides CPU time between sessions first (autogroup), "off"
+    when it does not, and "unknown" when its /proc setting cannot be read.
+
+    With autogroup on, the client and every server worker that this benchmark starts form
+    one session, which gets no larger part of the CPU than any other busy session.
+    """
+    try:
+        enabled = Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip()
+    except OSError:
+        return "unknown"
+    return "on" if enabled == "1" else "off"
 
 
 def inner(out: Path, clients: int, seconds: float, worker_counts: str, rounds: int) -> None:
