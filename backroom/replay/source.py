@@ -50,9 +50,12 @@ class RetailRow:
 
     @property
     def is_stock_adjustment(self) -> bool:
-        """A warehouse row: no customer, price 0, on an ordinary invoice."""
-        return (self.invoice[:1].isdigit() and not self.customer and self.unit_price == 0
-                and self.is_product)
+        """A warehouse row: no customer, price 0, on an ordinary invoice.
+
+        Rows of non-product codes count too (a dozen write-offs of DCGS codes),
+        and the replay rejects them as adjustments of untracked charges.
+        """
+        return self.invoice[:1].isdigit() and not self.customer and self.unit_price == 0
 
 
 @dataclass(frozen=True)
