@@ -13,7 +13,7 @@ from backroom.catalog.models import Item
 from backroom.core.money import ZERO
 from backroom.purchasing.models import PurchaseOrderLine, PurchaseRequest, RequestStatus
 from backroom.sales.models import Order, OrderLine, Payment, PaymentKind
-from backroom.sales.totals import derive_order_status
+from backroom.sales.totals import LineFigures, derive_order_status
 
 LIVE = [RequestStatus.OPEN, RequestStatus.ON_ORDER]
 
@@ -64,13 +64,24 @@ def _order_violations() -> list[str]:
     for order_id, kind, amount in (Payment.objects.filter(voided_at__isnull=True)
                                    .values_list("order_id", "kind", "amount")):
         paid[order_id] += amount if kind == PaymentKind.PAYMENT else -amount
-    lines_by_order: dict[int, list[OrderLine]] = defaultdict(list)
-    for line in OrderLine.objects.only("order_id", "pending", "delivered", "ready",
-                                       "back_ordered", "cancelled", "line_total", "tax"):
-        lines_by_order[line.order_id].append(line)
+    # One summed row per order keeps the memory flat however many lines there are.
+    # Buckets are never negative, so their sums decide the status as the lines do.
+    sums: dict[int, LineFigures] = {}
+    for order_id, back_ordered, ready, delivered, line_total, tax in (
+            OrderLine.objects.values_list("order_id", "back_ordered", "ready", "delivered",
+                                          "line_total", "tax").iterator(chunk_size=5000)):
+        before = sums.get(order_id)
+        if before is not None:
+            back_ordered += before.back_ordered
+            ready += before.ready
+            delivered += before.delivered
+            line_total += before.line_total
+            tax += before.tax
+        sums[order_id] = LineFigures(back_ordered, ready, delivered, line_total, tax)
     for order in Order.objects.only("pk", "number", "status", "total", "paid", "finalized_at",
-                                    "voided_at"):
-        lines = lines_by_order.get(order.pk, [])
+                                    "voided_at").iterator(chunk_size=5000):
+        summed = sums.get(order.pk)
+        lines = [summed] if summed is not None else []
         status = derive_order_status(lines, order.finalized_at is not None,
                                      order.voided_at is not None)
         if order.status != status:

@@ -454,7 +454,7 @@ def _lines_receive(po: PurchaseOrder, arrived: list[tuple[PurchaseOrderLine, int
                    items: dict[int, Item], receipt: Receipt, audit: AuditLog) -> None:
     """Count arrived units in, then share them out to the customers waiting for them.
 
-    A PO can have hundreds of lines, most for stock with nobody waiting, so
+    A PO can have hundreds of lines, most for stock with no customer waiting, so
     the counters are written with one statement per table and only items
     with waiting customers go through `stock_offer`.
     """

@@ -114,7 +114,7 @@ def ready_notice_send(order_id: int, reminder: bool = False, currency: str | Non
 
 
 def _mail_connection() -> BaseEmailBackend:
-    """Return a mail connection, opened when the server answers.
+    """Return a mail connection, opened if the server accepts it.
 
     When it cannot be opened, each message tries again when it is sent, and
     its failure is logged and recorded on its own order.

@@ -66,10 +66,10 @@ class Command(BaseCommand):
         # database's write lock (SQLite has one writer at a time).
         settings.BACKROOM_NOTICES_IN_BACKGROUND = False
         if connection.vendor == "sqlite":
-            # The replay commits tens of thousands of transactions. SQLite copies its
-            # write-ahead log into the database, with an fsync, every 1,000 pages (4 MB)
-            # by default; every 20,000 pages (80 MB) costs far fewer fsyncs and keeps
-            # every commit as durable as before.
+            # The replay commits tens of thousands of transactions. By default SQLite
+            # copies its write-ahead log into the database, with an fsync, every 1,000
+            # pages (4 MB). Every 20,000 pages (80 MB) costs far fewer fsyncs, and each
+            # commit stays as durable as before.
             with connection.cursor() as cursor:
                 cursor.execute("PRAGMA wal_autocheckpoint=20000")
         try:
