@@ -23,7 +23,6 @@ bench/results/flow-<database>-profile.txt.
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -185,41 +184,10 @@ def _floor_flow(store: dict):
 # ---------------------------------------------------------------- over HTTP
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def serve(workers: int) -> tuple[subprocess.Popen, int]:
-    """Start gunicorn on a free loopback port with the bench database and wait for it to listen.
-
-    The server never gets an SMTP host, so it writes ready notices with Django's
-    console e-mail backend, and its standard output (where they go) is discarded.
-    Its log stays on standard error.
-    """
-    port = _free_port()
-    env = dict(os.environ)
-    env.pop("BACKROOM_SMTP_HOST", None)
-    server = subprocess.Popen(
-        [str(REPO / ".venv" / "bin" / "gunicorn"), "backroom.wsgi:application",
-         "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return server, port
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise RuntimeError(f"gunicorn did not listen on port {port} within 60 s")
-
-
 def _time_http(store: dict, iterations: int) -> dict:
-    from http_flow import HttpFlow
+    from http_flow import HttpFlow, serve
 
-    server, port = serve(1)
+    server, port = serve(1, Path(os.environ["BACKROOM_HOME"]) / "serve.log")
     try:
         client = HttpFlow("127.0.0.1", port, store["token"])
         return _time(client.run, iterations)
