@@ -34,6 +34,9 @@ def scan(page: Page, code: str) -> None:
     field.fill(code)
     field.press("Enter")
     expect(page.locator(f'#lines input[value="{code}"]')).to_have_count(1)
+    # htmx settles the new form, then moves the focus back to the scan field.
+    # Typing into another field before that would land in the scan field.
+    expect(field).to_be_focused()
 
 
 def choose_customer(page: Page, name: str) -> None:
