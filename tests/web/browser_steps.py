@@ -34,9 +34,17 @@ def scan(page: Page, code: str) -> None:
     field.fill(code)
     field.press("Enter")
     expect(page.locator(f'#lines input[value="{code}"]')).to_have_count(1)
-    # htmx settles the new form, then moves the focus back to the scan field.
-    # Typing into another field before that would land in the scan field.
-    expect(field).to_be_focused()
+    htmx_settled(page)
+
+
+def htmx_settled(page: Page) -> None:
+    """Wait until htmx has no request in flight and has settled the last swap.
+
+    After it settles a swap, the page moves the focus to the swapped form's
+    autofocus field; a test typing into another field before that could
+    lose its keystrokes to that field.
+    """
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
 
 
 def choose_customer(page: Page, name: str) -> None:
