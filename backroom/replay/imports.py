@@ -23,6 +23,7 @@ from typing import Any
 from django.db import transaction
 from tqdm import tqdm
 
+from backroom.accounts.permissions import require
 from backroom.core.errors import BackroomError, ValidationFailed
 from backroom.replay import upserts
 
@@ -90,6 +91,8 @@ class ImportKind:
     columns: tuple[Column, ...]
     key: Callable[[dict[str, Any]], str | None]
     upsert: Callable[..., str]
+    # The permission the importing user needs, checked once before any row.
+    permission: str | None = None
 
 
 def _column_key(header: str) -> str:
@@ -137,9 +140,9 @@ def _customer_key(values: dict[str, Any]) -> str | None:
 
 KINDS = {
     "items": ImportKind("items", ITEM_COLUMNS, lambda values: values.get("sku"),
-                        upserts.item_upsert),
+                        upserts.item_upsert, permission="manage_catalog"),
     "vendors": ImportKind("vendors", VENDOR_COLUMNS, lambda values: values.get("code"),
-                          upserts.vendor_upsert),
+                          upserts.vendor_upsert, permission="manage_catalog"),
     "customers": ImportKind("customers", CUSTOMER_COLUMNS, _customer_key,
                             upserts.customer_upsert),
 }
@@ -268,7 +271,12 @@ def import_file(*, user, kind_name: str, path: Path | str, dry_run: bool = False
                 skip_invalid: bool = False, column_overrides: dict[str, str] | None = None,
                 progress: bool = True) -> ImportResult:
     """Check and upsert every row of a CSV file; see the module docstring for the rules."""
-    text = Path(path).read_text(encoding="utf-8-sig")
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValidationFailed(
+            f"{path} is not UTF-8 text (byte {error.start} cannot be read); save it as "
+            "\"CSV UTF-8\" and import it again.", field="file") from None
     return import_text(user=user, kind_name=kind_name, text=text, dry_run=dry_run,
                        skip_invalid=skip_invalid, column_overrides=column_overrides,
                        progress=progress)
@@ -278,6 +286,8 @@ def import_text(*, user, kind_name: str, text: str, dry_run: bool = False,
                 skip_invalid: bool = False, column_overrides: dict[str, str] | None = None,
                 progress: bool = False) -> ImportResult:
     kind = KINDS[kind_name]
+    if kind.permission:
+        require(user, kind.permission, f"import {kind.name}")
     header, records = read_records(text)
     mapping, ignored = map_columns(kind, header, column_overrides)
     result = ImportResult(kind=kind.name, rows=len(records), dry_run=dry_run,

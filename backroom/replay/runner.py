@@ -131,12 +131,14 @@ class Replay:
     def run(self) -> dict[str, Any]:
         """Replay the selected invoices and return the report."""
         started = time.perf_counter()
-        self.user = replay_user()
-        run = ReplayRun.objects.create(source=self.options.path.name)
-        self.clock = SimulatedClock(run)
+        # The survey reads the whole selection first, so an unreadable file or an
+        # empty range stops the replay before it writes anything.
         found = survey(self._invoices())
         if not found.invoices:
             return {"invoices": {"distinct": 0}, "lines": {"read": 0}}
+        self.user = replay_user()
+        run = ReplayRun.objects.create(source=self.options.path.name)
+        self.clock = SimulatedClock(run)
         first_at, last_at = found.first_at, found.last_at
         assert first_at is not None and last_at is not None
         before = highest_ids()

@@ -11,6 +11,7 @@ import datetime
 import gzip
 import io
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -97,15 +98,21 @@ def _parse_time(text: str) -> datetime.datetime:
 
 def read_rows(path: Path | str) -> Iterator[RetailRow]:
     """Yield the rows of the gzip CSV file in file order, parsed."""
-    with gzip.open(path, "rb") as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        reader = csv.reader(text)
-        header = next(reader, None)
-        if header is None or tuple(header) != COLUMNS:
-            raise SourceError(
-                f"{path}: expected the header {','.join(COLUMNS)}, found {header!r}.")
-        for number, fields in enumerate(reader, start=2):
-            yield _row(number, fields, path)
+    try:
+        with gzip.open(path, "rb") as raw:
+            text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+            reader = csv.reader(text)
+            header = next(reader, None)
+            if header is None or tuple(header) != COLUMNS:
+                raise SourceError(
+                    f"{path}: expected the header {','.join(COLUMNS)}, found {header!r}.")
+            for number, fields in enumerate(reader, start=2):
+                yield _row(number, fields, path)
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as error:
+        # gzip.BadGzipFile is an OSError; a truncated file raises EOFError.
+        raise SourceError(
+            f"{path} cannot be read as a gzip-compressed UTF-8 CSV file ({error}); give the "
+            "transaction log as downloaded, for example online_retail.csv.gz.") from None
 
 
 def _row(number: int, fields: list[str], path: Path | str) -> RetailRow:

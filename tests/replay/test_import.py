@@ -187,3 +187,32 @@ def test_import_command_prints_json_summary(owner, tmp_path):
     call_command("import", "vendors", str(EXAMPLES / "vendors.csv"), "--json", stdout=output)
 
     assert json.loads(output.getvalue())["created"] == 2
+
+
+@pytest.mark.django_db
+def test_import_command_rejects_non_utf8(owner, tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_bytes("sku,description,price\nZ9,Caf\xe9 mug,3.00\n".encode("latin-1"))
+
+    with pytest.raises(CommandError, match="is not UTF-8 text"):
+        call_command("import", "items", str(path), verbosity=0)
+    assert not Item.objects.exists()
+
+
+@pytest.mark.django_db
+def test_import_command_needs_catalog_permission(owner, clerk, vendor, tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_text(HEADER + "A1,Mug,3.00,V\nA2,Cup,2.00,V\n")
+    output = io.StringIO()
+
+    with pytest.raises(CommandError, match="lacks the 'manage_catalog' permission"):
+        call_command("import", "items", str(path), "--user", clerk.username, stdout=output,
+                     verbosity=0)
+    assert "row " not in output.getvalue()
+    assert not Item.objects.exists()
+
+
+@pytest.mark.django_db
+def test_import_command_rejects_folder(owner, tmp_path):
+    with pytest.raises(CommandError, match="is not a file"):
+        call_command("import", "items", str(tmp_path), verbosity=0)

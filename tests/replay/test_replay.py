@@ -1,16 +1,18 @@
 """The replay of the real retailer's first invoices, checked against the raw rows."""
 
 import datetime
+import gzip
 import json
 from collections import Counter, defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from backroom.core.invariants import invariant_violations
 from backroom.purchasing.models import PurchaseOrder, Receipt
+from backroom.replay.models import ReplayRun
 from backroom.replay.runner import Replay, ReplayOptions, ReplayPolicy
 from backroom.sales.models import Order
 
@@ -20,8 +22,7 @@ CENT = Decimal("0.01")
 
 
 def _is_adjustment(row: dict[str, str]) -> bool:
-    return (not row["CustomerID"] and Decimal(row["UnitPrice"]) == 0
-            and row["StockCode"][:5].isdigit())
+    return not row["CustomerID"] and Decimal(row["UnitPrice"]) == 0
 
 
 def expected_counts(blocks: list[list[dict[str, str]]]) -> Counter:
@@ -177,3 +178,32 @@ def test_replay_command_rejects_bad_dates(tmp_path):
 
     with pytest.raises(Exception, match="is not a date"):
         call_command("replay", str(source), "--from", "first of May")
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    (b"InvoiceNo,StockCode\n1,2\n", "cannot be read as a gzip-compressed UTF-8 CSV file"),
+    (gzip.compress(b"InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,"
+                   b"CustomerID,Country\n536365,85123A,MUG,6,2010-12-01 08:26:00,2.55,"
+                   b"17850,United Kingdom\n")[:-12], "cannot be read as a gzip-compressed"),
+    (gzip.compress("InvoiceNo,Caf\xe9".encode("latin-1")), "cannot be read as a gzip"),
+])
+@pytest.mark.django_db
+def test_replay_command_rejects_unreadable_file(tmp_path, content, words):
+    source = tmp_path / "data.csv.gz"
+    source.write_bytes(content)
+
+    with pytest.raises(CommandError, match=words):
+        call_command("replay", str(source), "-v", "0")
+    assert not ReplayRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_replay_command_rejects_empty_range(retail_path):
+    with pytest.raises(CommandError, match="has no invoices from 2012-01-01"):
+        call_command("replay", str(retail_path), "--from", "2012-01-01", "-v", "0")
+    assert not ReplayRun.objects.exists()
+
+
+def test_replay_command_rejects_folder(tmp_path):
+    with pytest.raises(CommandError, match="is not a file"):
+        call_command("replay", str(tmp_path), "-v", "0")

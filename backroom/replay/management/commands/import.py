@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from backroom.core.errors import BackroomError
+from backroom.core.errors import BackroomError, PermissionDenied
 from backroom.replay.imports import KINDS, ImportResult, import_file
 from backroom.replay.users import acting_user
 
@@ -31,14 +31,20 @@ class Command(BaseCommand):
     def handle(self, *args, kind: str, file: str, dry_run: bool, skip_invalid: bool,
                column: list[str], user: str | None, as_json: bool, **options) -> None:
         path = Path(file)
-        if not path.is_file():
+        if not path.exists():
             raise CommandError(f"File {file} not found.")
+        if not path.is_file():
+            raise CommandError(f"{file} is not a file; give the path of a CSV file.")
         overrides = _overrides(column)
         try:
             result = import_file(user=acting_user(user), kind_name=kind, path=path,
                                  dry_run=dry_run, skip_invalid=skip_invalid,
                                  column_overrides=overrides,
                                  progress=options["verbosity"] > 0 and not as_json)
+        except PermissionDenied as error:
+            raise CommandError(
+                f"User '{user}' lacks the '{error.data['permission']}' permission needed to "
+                f"import {kind}; pass --user with an owner's or manager's account.") from None
         except BackroomError as error:
             raise CommandError(error.detail) from None
         if as_json:

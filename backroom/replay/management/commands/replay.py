@@ -46,8 +46,10 @@ class Command(BaseCommand):
                invoices: int | None, report: str | None, settle_days: int, no_restamp: bool,
                **options) -> None:
         source = Path(path)
-        if not source.is_file():
+        if not source.exists():
             raise CommandError(f"File {path} not found.")
+        if not source.is_file():
+            raise CommandError(f"{path} is not a file; give the path of the .csv.gz file.")
         if not 0 <= settle_days <= 366:
             raise CommandError(f"--settle-days {settle_days} is invalid; give 0 to 366.")
         if invoices is not None and invoices < 1:
@@ -76,6 +78,10 @@ class Command(BaseCommand):
             result = Replay(replay_options).run()
         except SourceError as error:
             raise CommandError(str(error)) from None
+        if not result["invoices"]["distinct"]:
+            raise CommandError(
+                f"{path} has no invoices from {start or 'its start'} to {end or 'its end'}; "
+                "nothing was replayed. Check --from, --to and the file.")
         text = json.dumps(result, indent=2)
         if report:
             Path(report).write_text(text + "\n")
