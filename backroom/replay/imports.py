@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from backroom.accounts.permissions import require
 from backroom.core.errors import BackroomError, ValidationFailed
+from backroom.core.money import PLAIN_DECIMAL
 from backroom.replay import upserts
 
 logger = logging.getLogger(__name__)
@@ -201,6 +202,9 @@ def parse_value(column: Column, text: str) -> tuple[Any, tuple[str, str] | None]
     if text == "":
         return None, None
     if column.kind == "money":
+        if not PLAIN_DECIMAL.match(text):
+            # Decimal() also reads "1e3", "NaN" and "Infinity", which are no prices.
+            return None, ("invalid_number", f"'{text}' is not a number; write it like 4.00.")
         try:
             amount = Decimal(text)
         except InvalidOperation:

@@ -184,9 +184,10 @@ def test_replay_command_rejects_bad_dates(tmp_path):
     (b"InvoiceNo,StockCode\n1,2\n", "cannot be read as a gzip-compressed UTF-8 CSV file"),
     (gzip.compress(b"InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,"
                    b"CustomerID,Country\n536365,85123A,MUG,6,2010-12-01 08:26:00,2.55,"
-                   b"17850,United Kingdom\n")[:-12], "cannot be read as a gzip-compressed"),
-    (gzip.compress("InvoiceNo,Caf\xe9".encode("latin-1")), "cannot be read as a gzip"),
-])
+                   b"17850,United Kingdom\n", mtime=0)[:-12],
+     "cannot be read as a gzip-compressed"),
+    (gzip.compress("InvoiceNo,Caf\xe9".encode("latin-1"), mtime=0), "cannot be read as a gzip"),
+], ids=["not gzip", "truncated", "not UTF-8"])
 @pytest.mark.django_db
 def test_replay_command_rejects_unreadable_file(tmp_path, content, words):
     source = tmp_path / "data.csv.gz"
