@@ -20,6 +20,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from tqdm import tqdm
 
@@ -39,7 +41,7 @@ class Column:
     """A field an import file can carry, with the header names that map to it."""
 
     name: str
-    kind: str = "text"  # text, money, count or flag
+    kind: str = "text"  # text, money, count, flag or email
     required: bool = False
     aliases: tuple[str, ...] = ()
 
@@ -119,14 +121,14 @@ ITEM_COLUMNS = (
 VENDOR_COLUMNS = (
     Column("code", required=True, aliases=("vendor", "vendor_code")),
     Column("name", required=True, aliases=("vendor_name",)),
-    Column("email", aliases=("e_mail",)),
+    Column("email", "email", aliases=("e_mail",)),
     Column("lead_time_days", "count", aliases=("lead_time", "lead_days")),
 )
 CUSTOMER_COLUMNS = (
     Column("id", "count", aliases=("customer_id",)),
     Column("external_id", aliases=("customer_number", "account")),
     Column("name", required=True, aliases=("customer", "full_name")),
-    Column("email", aliases=("e_mail",)),
+    Column("email", "email", aliases=("e_mail",)),
     Column("phone", aliases=("telephone", "phone_number")),
     Column("notify", "flag", aliases=("consent", "notifications")),
 )
@@ -230,6 +232,11 @@ def parse_value(column: Column, text: str) -> tuple[Any, tuple[str, str] | None]
         if word in FALSE_WORDS:
             return False, None
         return None, ("invalid_flag", f"'{text}' is not yes or no.")
+    if column.kind == "email":
+        try:
+            validate_email(text)
+        except ValidationError:
+            return None, ("invalid_value", f"'{text}' is not a valid e-mail address.")
     return text, None
 
 

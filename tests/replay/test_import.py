@@ -218,3 +218,14 @@ def test_import_command_needs_catalog_permission(owner, clerk, vendor, tmp_path)
 def test_import_command_rejects_folder(owner, tmp_path):
     with pytest.raises(CommandError, match="is not a file"):
         call_command("import", "items", str(tmp_path), verbosity=0)
+
+
+@pytest.mark.django_db
+def test_every_problem_of_a_row_listed(owner):
+    text = "name,email,notify\nCustomer A,a@example.com,yes\nCustomer B,not-an-email,maybe\n"
+
+    result = import_text(user=owner, kind_name="customers", text=text)
+
+    assert [(problem.row, problem.field, problem.code) for problem in result.problems] == [
+        (3, "email", "invalid_value"), (3, "notify", "invalid_flag")]
+    assert not Customer.objects.filter(name__startswith="Customer").exists()
