@@ -9,6 +9,8 @@ from backroom.accounts.services import roles_ensure, token_create, user_create
 from backroom.catalog.models import Item, Vendor
 from backroom.core.models import StoreSettings
 from backroom.customers.models import Customer
+from backroom.sales.payments import PaymentInput
+from backroom.sales.services import LineInput, order_create
 
 PASSWORD = "counter-Pass-2026"
 
@@ -68,6 +70,15 @@ def card(db, vendor):
 def scarf(db, vendor):
     return Item.objects.create(sku="B", description="blue scarf", price=Decimal("30.00"),
                                cost=Decimal("15.00"), vendor=vendor, on_hand=0, taxable=False)
+
+
+@pytest.fixture
+def waiting_order(owner, customer, card, scarf, store):
+    """A sales order of one card (reserved) and one scarf (back-ordered), 34.00 paid."""
+    return order_create(
+        user=owner, order_type="sales_order", customer_id=customer.pk,
+        lines=[LineInput(sku="A", quantity=1), LineInput(sku="B", quantity=1)],
+        payments=[PaymentInput(amount=Decimal("34.00"), tender="cash")])
 
 
 class ApiClient:

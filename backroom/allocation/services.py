@@ -7,6 +7,7 @@ requests that covered them and produce receiving notices.
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -146,6 +147,17 @@ def stock_offer(item: Item, units: int, audit: AuditLog, *, source: str,
     for order in became_ready:
         audit.add("order_ready", order=order)
     return result
+
+
+def items_waited_for(item_ids: Iterable[int]) -> set[int]:
+    """Return the ids among `item_ids` of items that customers wait for.
+
+    Callers that free units of many items at once offer them only to these,
+    because `stock_offer` costs several queries even when no customer waits.
+    """
+    return set(PurchaseRequest.objects.filter(
+        item_id__in=set(item_ids), status__in=[RequestStatus.OPEN, RequestStatus.ON_ORDER],
+        order_line__isnull=False, quantity__gt=0).values_list("item_id", flat=True))
 
 
 def _waiting_requests(item: Item, exclude_line_ids: frozenset[int]) -> dict[int, _Waiting]:

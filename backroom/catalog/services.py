@@ -9,7 +9,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from backroom.accounts.permissions import require
-from backroom.allocation.services import stock_offer
+from backroom.allocation.services import items_waited_for, stock_offer
 from backroom.catalog.locks import lock_items
 from backroom.catalog.models import Barcode, Item, StockAdjustment, Vendor
 from backroom.catalog.selectors import item_get, vendor_get
@@ -24,7 +24,6 @@ from backroom.core.errors import (
 )
 from backroom.core.inserts import insert_all
 from backroom.core.money import MAX_AMOUNT
-from backroom.purchasing.models import PurchaseRequest, RequestStatus
 
 SKU_PATTERN = re.compile(r"^\S(?:.{0,38}\S)?$")
 MAX_ADJUSTMENT = 1_000_000
@@ -140,7 +139,7 @@ def item_create(*, user, data: ItemInput) -> Item:
 
 @transaction.atomic
 def items_create(*, user, inputs: list[ItemInput]) -> list[Item]:
-    """Create many items with a few statements; any invalid row rejects them all.
+    """Create many items with a few statements. Any invalid row rejects them all.
 
     The checks are those of `item_create`; the errors name each row as
     `items[N].field`.
@@ -235,10 +234,7 @@ def items_count_in(*, user, counts: dict[str, int], reason: str) -> None:
                   on_hand_before=before, on_hand_after=item.on_hand)
     update_rows(Item, list(items.values()), ["on_hand"])
     insert_all(StockAdjustment, adjustments)
-    waited_for = set(PurchaseRequest.objects.filter(
-        item_id__in=list(items), status__in=[RequestStatus.OPEN, RequestStatus.ON_ORDER],
-        order_line__isnull=False, quantity__gt=0).values_list("item_id", flat=True))
-    for item_id in sorted(waited_for):
+    for item_id in sorted(items_waited_for(items)):
         item = items[item_id]
         stock_offer(item, counts[item.sku], audit, source="adjustment")
     audit.flush()

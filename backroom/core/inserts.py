@@ -5,6 +5,8 @@ and expression machinery, which costs more than the INSERT itself for the
 hundreds of order lines, requests and notices a service writes. `insert_all`
 writes the same rows with the same database values and sets their primary
 keys from `RETURNING`, like `bulk_create` does on SQLite 3.35+ and PostgreSQL.
+Rows that need no model instance and no primary key back go in through
+`backroom.core.bulk.insert_rows` instead.
 """
 
 import datetime

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from backroom.accounts.permissions import require
 from backroom.allocation.decide import receivable_quantity
-from backroom.allocation.services import stock_offer
+from backroom.allocation.services import items_waited_for, stock_offer
 from backroom.catalog.locks import lock_items
 from backroom.catalog.models import Item
 from backroom.catalog.selectors import item_buckets_many, item_get, vendor_get
@@ -472,10 +472,7 @@ def _lines_receive(po: PurchaseOrder, arrived: list[tuple[PurchaseOrderLine, int
     update_rows(Item, [items[po_line.item_id] for po_line, _ in arrived
                        if items[po_line.item_id].tracked], ["on_hand"])
 
-    waited_for = set(PurchaseRequest.objects.filter(
-        item_id__in={po_line.item_id for po_line, _ in arrived},
-        status__in=[RequestStatus.OPEN, RequestStatus.ON_ORDER], order_line__isnull=False,
-        quantity__gt=0).values_list("item_id", flat=True))
+    waited_for = items_waited_for(po_line.item_id for po_line, _ in arrived)
     for po_line, quantity in arrived:
         if po_line.item_id in waited_for:
             stock_offer(items[po_line.item_id], quantity, audit, source="receipt",

@@ -7,17 +7,6 @@ import pytest
 from backroom.catalog.models import Item
 from backroom.core.invariants import invariant_violations
 from backroom.sales.models import Order
-from backroom.sales.payments import PaymentInput
-from backroom.sales.services import LineInput, order_create
-
-
-@pytest.fixture
-def waiting_order(owner, customer, card, scarf, store):
-    """A sales order of one card (reserved) and one scarf (back-ordered), 34.00 paid."""
-    return order_create(
-        user=owner, order_type="sales_order", customer_id=customer.pk,
-        lines=[LineInput(sku="A", quantity=1), LineInput(sku="B", quantity=1)],
-        payments=[PaymentInput(amount=Decimal("34.00"), tender="card")])
 
 
 def test_consistent_rows_pass(waiting_order):

@@ -14,6 +14,7 @@ from backroom.core.invariants import invariant_violations
 from backroom.purchasing.models import PurchaseOrder, Receipt
 from backroom.replay.models import ReplayRun
 from backroom.replay.runner import Replay, ReplayOptions, ReplayPolicy
+from backroom.replay.source import SOURCE_TIME_ZONE, RetailRow
 from backroom.sales.models import Order
 
 SLICE = 40
@@ -208,3 +209,18 @@ def test_replay_command_rejects_empty_range(retail_path):
 def test_replay_command_rejects_folder(tmp_path):
     with pytest.raises(CommandError, match="is not a file"):
         call_command("replay", str(tmp_path), "-v", "0")
+
+
+@pytest.mark.parametrize(("code", "quantity", "customer", "price", "adjustment"), [
+    ("85123A", -5, "", "0.00", True),
+    ("DCGS0055", -1, "", "0.00", True),
+    ("POST", 1000, "", "0.00", True),
+    ("DCGS0055", -1, "17850", "0.00", False),
+    ("85123A", 6, "", "2.55", False),
+])
+def test_stock_adjustment_rows(code, quantity, customer, price, adjustment):
+    row = RetailRow(number=2, invoice="542529", stock_code=code, description="",
+                    quantity=quantity, at=datetime.datetime(2011, 1, 28, tzinfo=SOURCE_TIME_ZONE),
+                    unit_price=Decimal(price), customer=customer, country="United Kingdom")
+
+    assert row.is_stock_adjustment is adjustment

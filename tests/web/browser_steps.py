@@ -40,9 +40,8 @@ def scan(page: Page, code: str) -> None:
 def htmx_settled(page: Page) -> None:
     """Wait until htmx has no request in flight and has settled the last swap.
 
-    After it settles a swap, the page moves the focus to the swapped form's
-    autofocus field; a test typing into another field before that could
-    lose its keystrokes to that field.
+    After a swap settles, the page moves the focus to the form's autofocus
+    field. Keys typed into another field before that can land in that field.
     """
     expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
 

@@ -1,21 +1,10 @@
 """Every screen renders for the roles that use it, with labels on its controls."""
 
 import re
-from decimal import Decimal
 
 import pytest
 
 from backroom.purchasing.services import purchase_order_create, purchase_order_submit
-from backroom.sales.payments import PaymentInput
-from backroom.sales.services import LineInput, order_create
-
-
-@pytest.fixture
-def waiting_order(owner, customer, card, scarf, store):
-    return order_create(
-        user=owner, order_type="sales_order", customer_id=customer.pk,
-        lines=[LineInput(sku="A", quantity=1), LineInput(sku="B", quantity=1)],
-        payments=[PaymentInput(amount=Decimal("34.00"), tender="cash")])
 
 
 @pytest.fixture
