@@ -24,7 +24,7 @@ from backroom.allocation.decide import (
 )
 from backroom.catalog.models import Item
 from backroom.core.audit import AuditLog
-from backroom.core.bulk import ids_in, insert_rows, update_grouped_values
+from backroom.core.bulk import ids_in, insert_rows, update_values
 from backroom.purchasing.models import (
     POStatus,
     PurchaseOrderLine,
@@ -128,12 +128,12 @@ def stock_offer(item: Item, units: int, audit: AuditLog, *, source: str,
     if item.tracked:
         item.reserved += result.served
         Item.objects.filter(pk=item.pk).update(reserved=item.reserved)
-    update_grouped_values(OrderLine, ["back_ordered", "ready"], {
+    update_values(OrderLine, ["back_ordered", "ready"], {
         line_id: (lines[line_id].back_ordered, lines[line_id].ready)
         for line_id in served_line_ids})
-    update_grouped_values(PurchaseRequest, ["quantity", "served", "status", "updated_at"],
+    update_values(PurchaseRequest, ["quantity", "served", "status", "updated_at"],
                           requests_after)
-    update_grouped_values(PurchaseOrderLine, ["quantity"], po_lines_after)
+    update_values(PurchaseOrderLine, ["quantity"], po_lines_after)
 
     buckets: dict[int, list[Buckets]] = defaultdict(list)
     for line in lines.values():

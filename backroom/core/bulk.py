@@ -2,8 +2,8 @@
 
 import datetime
 import json
+import sqlite3
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -13,46 +13,80 @@ from django.db import connection, models
 from django.db.models import F, Lookup
 
 
-def update_grouped(model: type[models.Model], rows: Sequence[models.Model],
-                   fields: Sequence[str]) -> None:
-    """Save `fields` of `rows`, one `UPDATE ... WHERE id IN (...)` per distinct set of values.
+def update_values(model: type[models.Model], fields: Sequence[str],
+                  values_by_pk: Mapping[Any, tuple[Any, ...]]) -> None:
+    """Write `fields` of the rows keyed by primary key, in one statement.
 
-    Django's bulk_update builds a CASE expression with one branch per row and
-    field, and building it costs milliseconds per row. Rows that share their
-    new values (units served one each, the same status) need one UPDATE.
+    Each value tuple lists the new values in the order of `fields`. The rows
+    travel as one JSON parameter that the UPDATE joins on the primary key, so
+    neither Django nor the driver builds anything per row; Django's
+    bulk_update builds a CASE expression object per row and field, which
+    costs more than the statement.
     """
-    columns = _attnames(model, fields)
-    groups: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
-    for row in rows:
-        groups[tuple(getattr(row, column) for column in columns)].append(row.pk)
-    _groups_update(model, columns, groups)
+    if not values_by_pk:
+        return
+    concrete = _value_fields(model, fields)
+    pks = list(values_by_pk)
+    columns_values = zip(*values_by_pk.values(), strict=True)
+    prepared = [_column_prepare(field, values)
+                for field, values in zip(concrete, columns_values, strict=True)]
+    rows = [list(row) for row in zip(pks, *prepared, strict=True)]
+    if connection.vendor == "postgresql":
+        _update_from_json(model, concrete, rows, "json_array_elements(%s::json)")
+    elif connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 33):
+        _update_from_json(model, concrete, rows, "json_each(%s)")
+    else:
+        _update_case(model, concrete, rows)
 
 
-def update_grouped_values(model: type[models.Model], fields: Sequence[str],
-                          values_by_pk: Mapping[Any, tuple[Any, ...]]) -> None:
-    """Write `fields` of the rows keyed by primary key, as `update_grouped` does.
+def _update_from_json(model: type[models.Model], fields: list[models.Field],
+                      rows: list[list[Any]], source: str) -> None:
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    pk_column = quote(str(model._meta.pk.column))
+    postgres = connection.vendor == "postgresql"
 
-    Each value tuple lists the new values in the order of `fields`, so a
-    caller that reads plain tuples needs no model instance per row.
-    """
-    groups: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
-    for pk, values in values_by_pk.items():
-        groups[values].append(pk)
-    _groups_update(model, _attnames(model, fields), groups)
+    def element(index: int, field: models.Field) -> str:
+        if not postgres:
+            return f"json_extract(source.value, '$[{index}]')"
+        value = f"(source.value ->> {index})"
+        if isinstance(field, models.CharField | models.TextField):
+            return value
+        return f"{value}::{field.db_type(connection)}"
+
+    pk_field = model._meta.pk
+    assert isinstance(pk_field, models.Field)
+    assignments = ", ".join(f"{quote(str(field.column))} = {element(index, field)}"
+                            for index, field in enumerate(fields, start=1))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM {source} AS source "
+            f"WHERE {table}.{pk_column} = {element(0, pk_field)}",
+            [json.dumps(rows, default=_json_value)])
 
 
-def _groups_update(model: type[models.Model], columns: list[str],
-                   groups: Mapping[tuple[Any, ...], list[Any]]) -> None:
-    one_parameter = (connection.vendor in IdsIn.ONE_PARAMETER_VENDORS
-                     and isinstance(model._meta.pk, models.IntegerField))
-    manager = model._default_manager
-    for values, ids in groups.items():
-        changes = dict(zip(columns, values, strict=True))
-        if one_parameter:
-            manager.filter(ids_in("pk", ids)).update(**changes)
-            continue
-        for start in range(0, len(ids), ID_BATCH):
-            manager.filter(pk__in=ids[start:start + ID_BATCH]).update(**changes)
+def _update_case(model: type[models.Model], fields: list[models.Field],
+                 rows: list[list[Any]]) -> None:
+    """Update with CASE expressions, one parameter per value, for databases without
+    UPDATE ... FROM."""
+    quote = connection.ops.quote_name
+    pk_column = quote(str(model._meta.pk.column))
+    for start in range(0, len(rows), ID_BATCH):
+        batch = rows[start:start + ID_BATCH]
+        assignments = []
+        params: list[Any] = []
+        for index, field in enumerate(fields, start=1):
+            cases = []
+            for row in batch:
+                cases.append(f"WHEN {pk_column} = %s THEN %s")
+                params.extend([row[0], row[index]])
+            column = quote(str(field.column))
+            assignments.append(f"{column} = (CASE {' '.join(cases)} ELSE {column} END)")
+        params.extend(row[0] for row in batch)
+        placeholders = ", ".join(["%s"] * len(batch))
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {quote(model._meta.db_table)} SET {', '.join(assignments)} "
+                           f"WHERE {pk_column} IN ({placeholders})", params)
 
 
 # Ids per statement where each id is bound as a parameter of its own.
@@ -96,44 +130,11 @@ def ids_in(field: str, ids: Iterable[int]) -> IdsIn:
 
 def update_rows(model: type[models.Model], rows: Sequence[models.Model],
                 fields: Sequence[str]) -> None:
-    """Save `fields` of `rows` with one UPDATE of CASE expressions built as plain SQL.
-
-    It writes what Django's bulk_update writes, without building an
-    expression object per row and field, which costs far more than the
-    statement itself for the 10 to 1,000 rows a service changes.
-    """
-    rows = list({row.pk: row for row in rows if row.pk is not None}.values())
-    if not rows:
-        return
-    if len(rows) == 1:
-        row = rows[0]
-        model._default_manager.filter(pk=row.pk).update(
-            **{name: getattr(row, name) for name in fields})
-        return
-    quote = connection.ops.quote_name
-    meta = model._meta
-    pk_column = quote(str(meta.pk.column))
-    for start in range(0, len(rows), 500):
-        batch = rows[start:start + 500]
-        assignments = []
-        params: list[Any] = []
-        for name in fields:
-            field = meta.get_field(name)
-            assert isinstance(field, models.Field), f"{name} is not a concrete field"
-            cases = []
-            for row in batch:
-                cases.append(f"WHEN {pk_column} = %s THEN %s")
-                params.extend([row.pk, field.get_db_prep_save(getattr(row, field.attname),
-                                                              connection)])
-            column = quote(str(field.column))
-            cast = "" if connection.vendor != "postgresql" else f"::{field.db_type(connection)}"
-            assignments.append(f"{column} = (CASE {' '.join(cases)} ELSE {column} END){cast}")
-        params.extend(row.pk for row in batch)
-        placeholders = ", ".join(["%s"] * len(batch))
-        sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
-               f"WHERE {pk_column} IN ({placeholders})")
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+    """Save `fields` of `rows` (model instances) in one statement; see `update_values`."""
+    columns = _attnames(model, fields)
+    update_values(model, fields, {
+        row.pk: tuple(getattr(row, column) for column in columns)
+        for row in rows if row.pk is not None})
 
 
 # Parameters per INSERT statement: SQLite (3.32 and later) takes at most 32,766.
@@ -151,13 +152,7 @@ def insert_rows(model: type[models.Model], fields: Sequence[str],
     Django's bulk_create builds a model instance per row and its parameters
     field by field, which costs far more than the statement.
     """
-    meta = model._meta
-    concrete = []
-    for name in fields:
-        field = meta.get_field(name)
-        assert isinstance(field, models.Field), f"{name} is not a concrete field"
-        assert not isinstance(field, models.JSONField), f"{name} is a JSON field"
-        concrete.append(field)
+    concrete = _value_fields(model, fields)
     rows = list(rows)
     if not rows:
         return
@@ -256,6 +251,17 @@ def _plain_type(field: models.Field) -> type | None:
     if isinstance(field, models.CharField | models.TextField):
         return str
     return None
+
+
+def _value_fields(model: type[models.Model], fields: Sequence[str]) -> list[models.Field]:
+    """Return the concrete fields named in `fields`; JSON fields are not supported."""
+    concrete = []
+    for name in fields:
+        field = model._meta.get_field(name)
+        assert isinstance(field, models.Field), f"{name} is not a concrete field"
+        assert not isinstance(field, models.JSONField), f"{name} is a JSON field"
+        concrete.append(field)
+    return concrete
 
 
 def _attnames(model: type[models.Model], fields: Sequence[str]) -> list[str]:

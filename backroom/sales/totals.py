@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from django.utils import timezone
 
-from backroom.core.bulk import update_grouped
+from backroom.core.bulk import update_rows
 from backroom.core.money import HUNDRED, ZERO, percent_of, round_money
 from backroom.sales.models import LineStatus, Order, OrderLine, OrderStatus, Payment, PaymentKind
 from backroom.sales.notices import ready_notices_schedule
@@ -141,7 +141,7 @@ def order_sync(orders: Iterable[Order],
             became_ready.append(order)
         order_amounts_set(order, lines)
         order.paid = paid.get(order.pk, ZERO)
-    update_grouped(Order, orders,
+    update_rows(Order, orders,
                    ["status", "subtotal", "tax", "total", "paid", "ready_at", *also_save])
     ready_notices_schedule(became_ready)
     return became_ready
@@ -177,8 +177,8 @@ def _statuses_sync(orders: list[Order], buckets: Mapping[int, Sequence[Buckets]]
             turned_ready.append(order)
         else:
             turned_other.append(order)
-    update_grouped(Order, turned_ready, ["status", "ready_at"])
-    update_grouped(Order, turned_other, ["status"])
+    update_rows(Order, turned_ready, ["status", "ready_at"])
+    update_rows(Order, turned_other, ["status"])
     ready_notices_schedule(became_ready)
     return became_ready
 

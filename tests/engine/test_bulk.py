@@ -8,7 +8,7 @@ from django.db import DataError, connection, transaction
 from django.db.models import Q
 
 from backroom.catalog.models import Item
-from backroom.core.bulk import ids_in, insert_rows, update_grouped_values
+from backroom.core.bulk import ids_in, insert_rows, update_values
 from backroom.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseRequest
 
 REQUEST_FIELDS = ("item", "vendor", "quantity", "served", "status", "needs_ordering",
@@ -87,12 +87,34 @@ def test_ids_in_without_ids_selects_nothing(many_items):
     assert Item.objects.exclude(ids_in("pk", [])).count() == len(many_items)
 
 
-def test_update_grouped_values_writes_each_group(many_items):
-    values = {item.pk: (item.pk % 3, "fixed") for item in many_items}
+def test_update_values_writes_each_row(many_items):
+    values = {item.pk: (item.pk % 3, "fixed") for item in many_items[:1100]}
 
-    update_grouped_values(Item, ["on_hand", "category"], values)
+    update_values(Item, ["on_hand", "category"], values)
 
     stored = dict(Item.objects.filter(sku__startswith="M").values_list("pk", "on_hand"))
-    assert stored == {pk: on_hand for pk, (on_hand, _) in values.items()}
-    assert set(Item.objects.filter(sku__startswith="M")
-               .values_list("category", flat=True)) == {"fixed"}
+    assert stored == {item.pk: values[item.pk][0] if item.pk in values else 0
+                      for item in many_items}
+    assert set(Item.objects.filter(pk__in=values).values_list("category", flat=True)) == {
+        "fixed"}
+    assert not Item.objects.filter(sku__startswith="M").exclude(pk__in=values) \
+        .exclude(category="").exists()
+
+
+def test_update_values_keeps_each_type(card, vendor):
+    moment = datetime.datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=datetime.UTC)
+
+    update_values(Item, ["price", "taxable", "vendor", "category", "created_at"], {
+        card.pk: (Decimal("1234567.89"), False, None, "00123", moment)})
+
+    card.refresh_from_db()
+    assert (card.price, card.taxable, card.vendor_id, card.category, card.created_at) == (
+        Decimal("1234567.89"), False, None, "00123", moment)
+
+
+def test_update_values_rejects_too_long_text(card):
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite does not enforce varchar lengths")
+
+    with pytest.raises(DataError), transaction.atomic():
+        update_values(Item, ["category"], {card.pk: ("x" * 101,)})
