@@ -2,6 +2,7 @@
 
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -10,12 +11,23 @@ from django.db.models import Count, Q, Sum
 
 from backroom.core.models import StoreSettings
 from backroom.core.money import ZERO, round_money
-from backroom.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseRequest, Receipt
+from backroom.purchasing.models import (
+    POStatus,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseRequest,
+    Receipt,
+    RequestStatus,
+)
 from backroom.replay.source import RetailRow
-from backroom.sales.models import Order, OrderLine, OrderStatus, Payment, PaymentKind
+from backroom.sales.models import Order, OrderLine, OrderStatus, OrderType, Payment, PaymentKind
 from backroom.sales.totals import delivered_value
 
 MAX_EXAMPLES = 5
+# The report lists each of these with its count, zero included.
+INVOICE_KINDS = ("sale", "cancellation", "bad_debt")
+ROW_KINDS = ("sale", "cancellation", "stock_adjustment", "bad_debt")
+NOTICE_SOURCES = ("receipt", "return", "adjustment", "released")
 
 
 @dataclass
@@ -96,15 +108,17 @@ def report_build(stats: ReplayStats, *, before: dict[str, int],
         "invoices": {
             "distinct": len(stats.invoices),
             "blocks": sum(stats.invoice_blocks.values()),
-            "by_kind": dict(stats.invoice_blocks),
+            "by_kind": _complete(stats.invoice_blocks, INVOICE_KINDS),
         },
-        "lines": {"read": stats.rows, "by_kind": dict(stats.row_kinds),
+        "lines": {"read": stats.rows, "by_kind": _complete(stats.row_kinds, ROW_KINDS),
                   "charges_by_code": dict(stats.charge_lines.most_common())},
         "orders": {
             "created": orders.count(),
-            "by_type": {kind: sum(statuses.values()) for kind, statuses in by_type.items()},
-            "by_status": _status_totals(by_type),
-            "by_type_and_status": by_type,
+            "by_type": _complete({kind: sum(statuses.values())
+                                  for kind, statuses in by_type.items()}, OrderType.values),
+            "by_status": _complete(_status_totals(by_type), OrderStatus.values),
+            "by_type_and_status": {kind: _complete(by_type.get(kind, {}), OrderStatus.values)
+                                   for kind in [*OrderType.values, *by_type]},
         },
         "counter": {
             "units_asked": stats.units_asked,
@@ -117,12 +131,12 @@ def report_build(stats: ReplayStats, *, before: dict[str, int],
         "purchasing": _purchasing(stats, before["purchase_order"], before["purchase_request"]),
         "receiving_notices": {"count": sum(stats.notices.values()),
                               "units": sum(stats.notice_units.values()),
-                              "by_source": dict(stats.notices),
-                              "units_by_source": dict(stats.notice_units)},
+                              "by_source": _complete(stats.notices, NOTICE_SOURCES),
+                              "units_by_source": _complete(stats.notice_units, NOTICE_SOURCES)},
         "pickups": {"orders": stats.pickups, "skipped": stats.pickups_skipped},
         "days_waited": _spread(stats.days_waited),
-        "cancellations": dict(stats.cancel_units),
-        "stock_adjustments": dict(stats.adjusted_units),
+        "cancellations": _complete(stats.cancel_units, ("units_cancelled", "units_returned")),
+        "stock_adjustments": _complete(stats.adjusted_units, ("found", "written_off")),
         "rejected": {
             "rows": sum(stats.rejected_rows.values()),
             "reasons": {reason: {"rows": count, "units": stats.rejected_units[reason],
@@ -133,6 +147,13 @@ def report_build(stats: ReplayStats, *, before: dict[str, int],
         "money": _money_figures(orders),
     })
     return report
+
+
+def _complete(counts: Mapping[str, int], keys: Iterable[str]) -> dict[str, int]:
+    """Return `counts` with every one of `keys`, zero where none was counted, first."""
+    complete = {key: counts.get(key, 0) for key in keys}
+    complete.update((key, count) for key, count in counts.items() if key not in complete)
+    return complete
 
 
 def _status_totals(by_type: dict[str, dict[str, int]]) -> dict[str, int]:
@@ -163,14 +184,17 @@ def _purchasing(stats: ReplayStats, first_po_id: int, first_request_id: int) -> 
     return {
         "buyer_runs": stats.buyer_runs,
         "purchase_orders": stats.purchase_orders,
-        "by_status": dict(pos.values_list("status").annotate(count=Count("id"))),
+        "by_status": _complete(dict(pos.values_list("status").annotate(count=Count("id"))),
+                               POStatus.values),
         "lines": lines.count(),
         "units_ordered": lines.aggregate(units=Sum("quantity", default=0))["units"],
         "receipts": stats.receipts,
         "receipts_in_database": Receipt.objects.filter(purchase_order_id__gt=first_po_id).count(),
         "units_received": stats.units_received,
         "lines_closed_short": stats.lines_closed_short,
-        "requests_by_status": dict(requests.values_list("status").annotate(count=Count("id"))),
+        "requests_by_status": _complete(
+            dict(requests.values_list("status").annotate(count=Count("id"))),
+            RequestStatus.values),
     }
 
 

@@ -3,11 +3,13 @@
 import datetime
 import gzip
 import json
+import logging
 from collections import Counter, defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core import mail
 from django.core.management import CommandError, call_command
 
 from backroom.core.invariants import invariant_violations
@@ -139,7 +141,8 @@ def test_replay_without_stock_buys_and_settles(retail_path, retail_invoices, qui
     assert report["purchasing"]["receipts"] == Receipt.objects.count()
     assert report["purchasing"]["by_status"].get("submitted", 0) == 0
     assert report["back_orders"]["units_still_waiting"] == 0
-    assert set(report["orders"]["by_status"]) <= {"delivered", "cancelled"}
+    assert {status for status, count in report["orders"]["by_status"].items() if count} \
+        <= {"delivered", "cancelled"}
     assert report["pickups"]["orders"] == report["days_waited"]["orders"]
     assert report["days_waited"]["orders"] == report["orders"]["by_status"].get("delivered", 0)
     assert report["receiving_notices"]["units"] == customer_units \
@@ -209,6 +212,63 @@ def test_replay_command_rejects_empty_range(retail_path):
 def test_replay_command_rejects_folder(tmp_path):
     with pytest.raises(CommandError, match="is not a file"):
         call_command("replay", str(tmp_path), "-v", "0")
+
+
+HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+
+
+@pytest.mark.django_db
+def test_replay_keeps_invoices_around_one_that_fails(tmp_path, quiet_mail):
+    # The three invoices go into one transaction; the middle one asks for more
+    # units than a line may hold, so the engine rejects it alone.
+    source = tmp_path / "three.csv.gz"
+    source.write_bytes(gzip.compress((
+        HEADER
+        + "536365,85123A,MUG,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
+        + "536366,85123A,MUG,2000000,2010-12-01 08:28:00,2.55,17851,United Kingdom\n"
+        + "536367,85123A,MUG,3,2010-12-01 08:34:00,2.55,17852,United Kingdom\n"
+    ).encode(), mtime=0))
+
+    report = Replay(ReplayOptions(path=source, progress=False)).run()
+
+    assert report["engine_errors"] == {"order_create: validation_error": 1}
+    # Every kind, type and status is listed, with zero where nothing was counted.
+    assert report["invoices"]["by_kind"] == {"sale": 3, "cancellation": 0, "bad_debt": 0}
+    assert report["orders"]["by_type"] == {"sale": 0, "sales_order": 2, "special_order": 0,
+                                           "layaway": 0, "custom_order": 0}
+    assert report["orders"]["by_status"] == {"on_hold": 0, "waiting": 0, "ready": 0,
+                                             "delivered": 2, "cancelled": 0}
+    assert report["cancellations"] == {"units_cancelled": 0, "units_returned": 0}
+    assert report["purchasing"]["by_status"]["received"] == 0
+    customers = sorted(Order.objects.values_list("customer__external_id", flat=True))
+    assert customers == ["17850", "17852"]
+    assert sorted(Order.objects.values_list("lines__quantity", flat=True)) == [3, 6]
+    assert invariant_violations() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_replay_command_sends_notices_nowhere_and_quietly(tmp_path, caplog, settings):
+    # One order far beyond the opening stock waits for a purchase order and turns
+    # ready when it arrives. A transactional test: notices go out after real commits.
+    source = tmp_path / "big.csv.gz"
+    source.write_bytes(gzip.compress((
+        HEADER + "536365,85123A,MUG,20000,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
+    ).encode(), mtime=0))
+    notices = logging.getLogger("backroom.sales.notices")
+    caplog.set_level(logging.INFO)
+    level = notices.level
+    mail_backend = settings.EMAIL_BACKEND
+
+    with open(tmp_path / "out.txt", "w") as output:
+        call_command("replay", str(source), "--settle-days", "30", "-v", "0",
+                     stdout=output)
+
+    assert Order.objects.filter(notified_at__isnull=False).exists()
+    assert [record.getMessage() for record in caplog.records
+            if record.name == notices.name] == []
+    assert notices.level == level
+    assert mail_backend == settings.EMAIL_BACKEND
+    assert mail.outbox == []
 
 
 @pytest.mark.parametrize(("code", "quantity", "customer", "price", "adjustment"), [
