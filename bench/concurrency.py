@@ -75,8 +75,9 @@ def _autogroup() -> str:
     """Return "on" when Linux divides CPU time between sessions first (autogroup), "off"
     when it does not, and "unknown" when its /proc setting cannot be read.
 
-    With autogroup on, the client and every server worker that this benchmark starts form
-    one session, which gets no larger part of the CPU than any other busy session.
+    With autogroup on, each session gets no larger part of the CPU than any other busy
+    session: the clients form one, the server (started in a session of its own) another,
+    and PostgreSQL a third.
     """
     try:
         enabled = Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip()

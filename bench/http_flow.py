@@ -77,6 +77,10 @@ def serve(workers: int, log: Path) -> tuple[subprocess.Popen, int]:
     Without an SMTP host the server writes ready notices with Django's console
     e-mail backend to its standard output, which is discarded. Its log goes to
     `log`. Stop it with terminate() and wait().
+
+    The server runs in a session of its own, as under a service manager. With
+    Linux's autogroup scheduling on, a session shares the CPU as one unit, so
+    a server in the benchmark's session would share its part with the clients.
     """
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -87,7 +91,7 @@ def serve(workers: int, log: Path) -> tuple[subprocess.Popen, int]:
         server = subprocess.Popen(
             [str(BACKROOM), "serve", "--host", "127.0.0.1", "--port", str(port),
              "--workers", str(workers)],
-            env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+            env=env, stdout=subprocess.DEVNULL, stderr=log_file, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
