@@ -2,6 +2,7 @@
 
 import json
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -41,25 +42,29 @@ class AuditLog:
             return
         at = connection.ops.adapt_datetimefield_value(timezone.now())
         user_id = self.user.pk if self.user is not None else None
-        quote = connection.ops.quote_name
-        meta = Event._meta
-        if connection.vendor == "postgresql":
-            values = ["(event ->> 0)",
-                      *(f"(event ->> {index})::{meta.get_field(name).db_type(connection)}"
-                        for index, name in enumerate(("order", "item", "purchase_order"),
-                                                     start=1)),
-                      "(event -> 4)"]
-            source = "jsonb_array_elements(%s::jsonb) AS event"
-        else:
-            values = [f"json_extract(event.value, '$[{index}]')" for index in range(5)]
-            source = "json_each(%s) AS event"
-        columns = ", ".join(quote(column) for column in EVENT_COLUMNS)
+        sql = _insert_sql(connection.vendor)
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {quote(meta.db_table)} ({columns}) "
-                f"SELECT %s, %s, {', '.join(values)} FROM {source}",
-                [at, user_id, json.dumps(self.events, default=_decimal_text)])
+            cursor.execute(sql, [at, user_id, json.dumps(self.events, default=_decimal_text)])
         self.events = []
+
+
+@cache
+def _insert_sql(vendor: str) -> str:
+    """Return the INSERT of a flush's events from one JSON parameter, built once."""
+    quote = connection.ops.quote_name
+    meta = Event._meta
+    if vendor == "postgresql":
+        values = ["(event ->> 0)",
+                  *(f"(event ->> {index})::{meta.get_field(name).db_type(connection)}"
+                    for index, name in enumerate(("order", "item", "purchase_order"), start=1)),
+                  "(event -> 4)"]
+        source = "jsonb_array_elements(%s::jsonb) AS event"
+    else:
+        values = [f"json_extract(event.value, '$[{index}]')" for index in range(5)]
+        source = "json_each(%s) AS event"
+    columns = ", ".join(quote(column) for column in EVENT_COLUMNS)
+    return (f"INSERT INTO {quote(meta.db_table)} ({columns}) "
+            f"SELECT %s, %s, {', '.join(values)} FROM {source}")
 
 
 def _pk(row: Any) -> int | None:

@@ -6,6 +6,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -41,13 +42,21 @@ def update_values(model: type[models.Model], fields: Sequence[str],
 
 def _update_from_json(model: type[models.Model], fields: list[models.Field],
                       rows: list[list[Any]], source: str) -> None:
+    sql = _update_sql(model, tuple(fields), source, connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(rows, default=_json_value)])
+
+
+@cache
+def _update_sql(model: type[models.Model], fields: tuple[models.Field, ...], source: str,
+                vendor: str) -> str:
+    """Return the UPDATE of `fields` from the JSON rows in `source`, built once per shape."""
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     pk_column = quote(str(model._meta.pk.column))
-    postgres = connection.vendor == "postgresql"
 
     def element(index: int, field: models.Field) -> str:
-        if not postgres:
+        if vendor != "postgresql":
             return f"json_extract(source.value, '$[{index}]')"
         value = f"(source.value ->> {index})"
         if isinstance(field, models.CharField | models.TextField):
@@ -58,11 +67,8 @@ def _update_from_json(model: type[models.Model], fields: list[models.Field],
     assert isinstance(pk_field, models.Field)
     assignments = ", ".join(f"{quote(str(field.column))} = {element(index, field)}"
                             for index, field in enumerate(fields, start=1))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {assignments} FROM {source} AS source "
-            f"WHERE {table}.{pk_column} = {element(0, pk_field)}",
-            [json.dumps(rows, default=_json_value)])
+    return (f"UPDATE {table} SET {assignments} FROM {source} AS source "
+            f"WHERE {table}.{pk_column} = {element(0, pk_field)}")
 
 
 def _update_case(model: type[models.Model], fields: list[models.Field],
