@@ -44,7 +44,7 @@ def _update_from_json(model: type[models.Model], fields: list[models.Field],
                       rows: list[list[Any]], source: str) -> None:
     sql = _update_sql(model, tuple(fields), source, connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [json.dumps(rows, default=_json_value)])
+        cursor.execute(sql, [json.dumps(rows, default=json_value)])
 
 
 @cache
@@ -208,10 +208,10 @@ def _insert_from_json(model: type[models.Model], fields: list[models.Field],
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
                        f"SELECT {', '.join(values)} FROM json_array_elements(%s::json) AS source",
-                       [json.dumps(rows, default=_json_value)])
+                       [json.dumps(rows, default=json_value)])
 
 
-def _json_value(value: Any) -> str:
+def json_value(value: Any) -> str:
     """Return the text PostgreSQL reads for a value that JSON has no type for."""
     if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()
