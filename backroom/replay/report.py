@@ -26,7 +26,7 @@ from backroom.sales.totals import delivered_value
 MAX_EXAMPLES = 5
 # The report lists each of these with its count, zero included.
 INVOICE_KINDS = ("sale", "cancellation", "bad_debt")
-ROW_KINDS = ("sale", "cancellation", "stock_adjustment", "bad_debt")
+ROW_KINDS = ("sale", "cancellation", "stock_adjustment", "bad_debt", "zero_quantity")
 NOTICE_SOURCES = ("receipt", "return", "adjustment", "released")
 
 

@@ -22,6 +22,7 @@ user (an owner). The simulated store works like this:
   pays the balance.
 """
 
+import dataclasses
 import datetime
 import heapq
 import itertools
@@ -66,7 +67,7 @@ from backroom.replay.clock import SimulatedClock, restamp
 from backroom.replay.models import ReplayRun
 from backroom.replay.report import ReplayStats, highest_ids, report_build
 from backroom.replay.source import SOURCE_TIME_ZONE, Invoice, RetailRow, read_invoices
-from backroom.replay.store import catalog_build, survey
+from backroom.replay.store import catalog_build, store_rejection_reason, survey
 from backroom.replay.users import replay_user
 from backroom.sales.models import Order, OrderLine, OrderStatus, OrderType
 from backroom.sales.payments import PaymentInput
@@ -81,6 +82,10 @@ COMMIT_SECONDS = 0.5
 
 # How many of a customer's lines of one item a cancellation looks through.
 MATCH_WINDOW = 200
+
+
+class ReplayRejected(Exception):
+    """The store cannot take the replay; nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,9 @@ class Replay:
         found = survey(self._invoices())
         if not found.invoices:
             return {"invoices": {"distinct": 0}, "lines": {"read": 0}}
+        reason = store_rejection_reason(found)
+        if reason is not None:
+            raise ReplayRejected(reason)
         self.user = replay_user()
         run = ReplayRun.objects.create(source=self.options.path.name)
         self.clock = SimulatedClock(run)
@@ -258,6 +266,14 @@ class Replay:
         self.stats.rows += len(invoice.rows)
         self.stats.invoice_blocks[invoice.kind] += 1
         self.stats.invoices.add(invoice.number)
+        empty = [row for row in invoice.rows if not row.quantity]
+        if empty:
+            self.stats.row_kinds["zero_quantity"] += len(empty)
+            self.stats.reject(empty, "quantity 0")
+            invoice = dataclasses.replace(
+                invoice, rows=tuple(row for row in invoice.rows if row.quantity))
+            if not invoice.rows:
+                return
         if invoice.kind == "bad_debt":
             self.stats.row_kinds["bad_debt"] += len(invoice.rows)
             self.stats.reject(invoice.rows, "bad-debt adjustment, not a sale")

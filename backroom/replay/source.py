@@ -14,7 +14,7 @@ import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -86,8 +86,14 @@ def is_product_code(code: str) -> bool:
 # one time, and a few thousand distinct prices cover the whole year.
 @lru_cache(maxsize=65536)
 def parse_price(text: str) -> Decimal:
-    """Parse a unit price; the source has up to three decimals, rounded half up to the cent."""
-    return round_money(Decimal(text))
+    """Parse a unit price; the source has up to three decimals, rounded half up to the cent.
+
+    Raises ArithmeticError for text that is not a finite number.
+    """
+    value = Decimal(text)
+    if not value.is_finite():
+        raise InvalidOperation(f"{text} is not a finite number")
+    return round_money(value)
 
 
 @lru_cache(maxsize=4096)
@@ -97,18 +103,34 @@ def _parse_time(text: str) -> datetime.datetime:
 
 
 def read_rows(path: Path | str) -> Iterator[RetailRow]:
-    """Yield the rows of the gzip CSV file in file order, parsed."""
+    """Yield the rows of the gzip CSV file in file order, parsed.
+
+    Raises SourceError for a row that cannot be read, and for a row dated
+    before the one above it: the replay runs the rows in the file's order.
+    """
     try:
         with gzip.open(path, "rb") as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
             reader = csv.reader(text)
             header = next(reader, None)
-            if header is None or tuple(header) != COLUMNS:
+            if header is None:
+                raise SourceError(f"{path} is empty; give the transaction log, for example "
+                                  "online_retail.csv.gz.")
+            if tuple(header) != COLUMNS:
                 raise SourceError(
-                    f"{path}: expected the header {','.join(COLUMNS)}, found {header!r}.")
+                    f"{path}: expected the header {','.join(COLUMNS)}, found "
+                    f"{','.join(header)}.")
+            previous: RetailRow | None = None
             for number, fields in enumerate(reader, start=2):
-                yield _row(number, fields, path)
-    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as error:
+                row = _row(number, fields, path)
+                if previous is not None and row.at < previous.at:
+                    raise SourceError(
+                        f"{path}, line {number}: InvoiceDate {row.at:%Y-%m-%d %H:%M} is earlier "
+                        f"than {previous.at:%Y-%m-%d %H:%M} on line {previous.number}; sort the "
+                        "file by InvoiceDate, keeping each invoice's rows together.")
+                previous = row
+                yield row
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error) as error:
         # gzip.BadGzipFile is an OSError; a truncated file raises EOFError.
         raise SourceError(
             f"{path} cannot be read as a gzip-compressed UTF-8 CSV file ({error}); give the "
@@ -116,16 +138,39 @@ def read_rows(path: Path | str) -> Iterator[RetailRow]:
 
 
 def _row(number: int, fields: list[str], path: Path | str) -> RetailRow:
+    where = f"{path}, line {number}"
+    if len(fields) != len(COLUMNS):
+        raise SourceError(f"{where}: expected {len(COLUMNS)} cells, found {len(fields)}; check "
+                          "the row's commas and quotes.")
+    invoice, code, description, quantity, at, price, customer, country = fields
+    for name, value in (("InvoiceNo", invoice), ("StockCode", code),
+                        ("InvoiceDate", at), ("UnitPrice", price)):
+        if not value.strip():
+            raise SourceError(f"{where}: {name} is missing; every row needs one.")
     try:
-        invoice, code, description, quantity, at, price, customer, country = fields
-        return RetailRow(
-            number=number, invoice=invoice, stock_code=code, description=description.strip(),
-            quantity=int(quantity),
-            at=_parse_time(at),
-            unit_price=parse_price(price), customer=customer, country=country)
-    except (ValueError, ArithmeticError) as error:
-        raise SourceError(f"{path}, line {number}: cannot read the row {fields!r}: {error}") \
-            from None
+        units = int(quantity)
+    except ValueError:
+        raise SourceError(f"{where}: Quantity '{quantity}' is not a whole number.") from None
+    try:
+        moment = _parse_time(at)
+    except ValueError:
+        raise SourceError(f"{where}: InvoiceDate '{at}' is not a date and time like "
+                          "2010-12-01 08:26:00.") from None
+    try:
+        unit_price = parse_price(price)
+    except ArithmeticError:
+        raise SourceError(f"{where}: UnitPrice '{price}' is not a number like 2.55.") from None
+    return RetailRow(
+        number=number, invoice=invoice, stock_code=code, description=description.strip(),
+        quantity=units, at=moment, unit_price=unit_price, customer=_customer_id(customer),
+        country=country)
+
+
+def _customer_id(text: str) -> str:
+    """Return the customer id without the ".0" that a spreadsheet export adds."""
+    if text.endswith(".0") and text[:-2].isdigit():
+        return text[:-2]
+    return text
 
 
 def select_rows(rows: Iterable[RetailRow], *, start: datetime.date | None = None,

@@ -19,8 +19,10 @@ from tqdm import tqdm
 from backroom.catalog.models import Item, Vendor
 from backroom.catalog.services import ItemInput, items_count_in, items_create, vendor_create
 from backroom.core.money import round_money
+from backroom.replay.models import ReplayRun
 from backroom.replay.source import Invoice, is_product_code
 from backroom.replay.upserts import item_upsert
+from backroom.sales.models import Order
 
 # (code, name, lead time in days): twenty made-up gift-ware suppliers.
 VENDORS = (
@@ -155,6 +157,34 @@ class CatalogResult:
     items: Counter = field(default_factory=Counter)
     charges: int = 0
     opening_units: int = 0
+
+
+# The advice that ends each rejection of the store.
+OWN_DATABASE = ("Replay into a database of its own: set BACKROOM_HOME to a new folder (or "
+                "DATABASE_URL to a new database), run `backroom init`, then replay there.")
+
+
+def store_rejection_reason(found: Survey) -> str | None:
+    """Return why this store cannot take the surveyed replay, or None when it can.
+
+    The replay builds its own catalog and books a year of orders. It rejects a
+    store with orders that no earlier replay made, and stock codes that the
+    store already keeps as the other kind (a stocked item where the replay
+    needs a charge, or the reverse).
+    """
+    orders = Order.objects.count()
+    if orders and not ReplayRun.objects.exists():
+        return f"This store already has {orders} orders that no replay made. {OWN_DATABASE}"
+    kinds = {code.code: is_product_code(code.code) for code in found.codes.values()}
+    clashes = sorted(sku for sku, tracked in Item.objects.filter(sku__in=kinds)
+                     .values_list("sku", "tracked") if tracked != kinds[sku])
+    if clashes:
+        listed = ", ".join(clashes[:5])
+        if len(clashes) > 5:
+            listed += f" and {len(clashes) - 5} more"
+        return (f"The store already has items {listed}, of another kind than the replay makes "
+                f"them (stocked item or charge). {OWN_DATABASE}")
+    return None
 
 
 def catalog_build(user, found: Survey, progress: bool = True,

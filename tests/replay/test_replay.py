@@ -12,6 +12,7 @@ import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
 
+from backroom.catalog.models import Item
 from backroom.core.invariants import invariant_violations
 from backroom.purchasing.models import PurchaseOrder, Receipt
 from backroom.replay.models import ReplayRun
@@ -284,3 +285,104 @@ def test_stock_adjustment_rows(code, quantity, customer, price, adjustment):
                     unit_price=Decimal(price), customer=customer, country="United Kingdom")
 
     assert row.is_stock_adjustment is adjustment
+
+
+def _log(tmp_path, *rows: str):
+    source = tmp_path / "log.csv.gz"
+    source.write_bytes(gzip.compress((HEADER + "".join(rows)).encode(), mtime=0))
+    return source
+
+
+MUG = "536365,85123A,MUG,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
+
+
+@pytest.mark.django_db
+def test_replay_rejects_zero_quantity_row(tmp_path, quiet_mail):
+    source = _log(tmp_path, MUG,
+                  "536366,85123A,MUG,0,2010-12-01 08:28:00,2.55,17851,United Kingdom\n",
+                  "536366,22633,GLOVES,2,2010-12-01 08:28:00,1.85,17851,United Kingdom\n")
+
+    report = Replay(ReplayOptions(path=source, progress=False)).run()
+
+    assert report["rejected"]["reasons"]["quantity 0"]["rows"] == 1
+    assert report["lines"]["by_kind"]["zero_quantity"] == 1
+    assert report["lines"]["by_kind"]["sale"] == 2
+    assert report["orders"]["created"] == 2
+    assert report["engine_errors"] == {}
+
+
+@pytest.mark.parametrize(("rows", "words"), [
+    (["536365,85123A,MUG,abc,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"],
+     "line 2: Quantity 'abc' is not a whole number"),
+    (["536365,,MUG,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"],
+     "line 2: StockCode is missing"),
+    (["536365,85123A,MUG,6,2010-12-01 08:26:00,2.55,17850\n"],
+     "line 2: expected 8 cells, found 7"),
+    (["536365,85123A,MUG,6,1 Dec 2010,2.55,17850,United Kingdom\n"],
+     "line 2: InvoiceDate '1 Dec 2010' is not a date and time"),
+    (["536365,85123A,MUG,6,2010-12-01 08:26:00,NaN,17850,United Kingdom\n"],
+     "line 2: UnitPrice 'NaN' is not a number"),
+    ([MUG, "536364,22633,GLOVES,2,2010-12-01 08:20:00,1.85,17851,United Kingdom\n"],
+     "line 3: InvoiceDate 2010-12-01 08:20 is earlier than 2010-12-01 08:26 on line 2"),
+], ids=["quantity", "stock code", "cells", "date", "price", "date order"])
+@pytest.mark.django_db
+def test_replay_command_names_bad_row(tmp_path, rows, words):
+    source = _log(tmp_path, *rows)
+
+    with pytest.raises(CommandError, match=words):
+        call_command("replay", str(source), "-v", "0")
+    assert not ReplayRun.objects.exists()
+    assert not Order.objects.exists()
+
+
+@pytest.mark.django_db
+def test_replay_command_rejects_empty_file(tmp_path):
+    source = tmp_path / "empty.csv.gz"
+    source.write_bytes(gzip.compress(b"", mtime=0))
+
+    with pytest.raises(CommandError, match="is empty"):
+        call_command("replay", str(source), "-v", "0")
+
+
+@pytest.mark.django_db
+def test_replay_reads_spreadsheet_customer_ids(tmp_path, quiet_mail):
+    source = _log(tmp_path, MUG,
+                  "536366,22633,GLOVES,2,2010-12-01 08:28:00,1.85,17850.0,United Kingdom\n")
+
+    Replay(ReplayOptions(path=source, progress=False)).run()
+
+    assert list(Order.objects.values_list("customer__external_id", flat=True).distinct()) \
+        == ["17850"]
+
+
+@pytest.mark.parametrize("target", ["missing/report.json", "."], ids=["no folder", "folder"])
+@pytest.mark.django_db
+def test_replay_command_checks_report_path_first(tmp_path, target):
+    source = _log(tmp_path, MUG)
+
+    with pytest.raises(CommandError, match="--report"):
+        call_command("replay", str(source), "--report", str(tmp_path / target), "-v", "0")
+    assert not ReplayRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_replay_refuses_store_with_own_orders(tmp_path, waiting_order):
+    source = _log(tmp_path, MUG)
+
+    with pytest.raises(CommandError, match="already has 1 orders that no replay made"):
+        call_command("replay", str(source), "-v", "0")
+    assert not ReplayRun.objects.exists()
+    assert Order.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_replay_refuses_item_of_other_kind(tmp_path, vendor):
+    Item.objects.create(sku="C2", description="Linen notebook", price=Decimal("4.00"),
+                        vendor=vendor, on_hand=8)
+    source = _log(tmp_path, MUG,
+                  "536366,C2,CARRIAGE,1,2010-12-01 08:28:00,50.00,17851,United Kingdom\n")
+
+    with pytest.raises(CommandError, match="already has items C2, of another kind"):
+        call_command("replay", str(source), "-v", "0")
+    assert not ReplayRun.objects.exists()
+    assert Item.objects.get(sku="C2").tracked is True

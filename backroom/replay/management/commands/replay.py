@@ -2,6 +2,7 @@ import contextlib
 import datetime
 import json
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,8 +10,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from backroom.replay.runner import Replay, ReplayOptions
+from backroom.core.errors import BackroomError
+from backroom.core.readiness import require_database_ready
+from backroom.replay.runner import Replay, ReplayOptions, ReplayRejected
 from backroom.replay.source import SourceError
+from backroom.replay.upserts import RowInvalid
 
 # The replay's customers have made-up addresses: their notices are never sent.
 QUIET_MAIL = "django.core.mail.backends.dummy.EmailBackend"
@@ -21,6 +25,19 @@ def _date(text: str) -> datetime.date:
         return datetime.date.fromisoformat(text)
     except ValueError:
         raise CommandError(f"'{text}' is not a date; write it as YYYY-MM-DD.") from None
+
+
+def _check_writable(report: Path) -> None:
+    """Raise CommandError unless the report file can be written, before anything runs."""
+    if report.is_dir():
+        raise CommandError(f"--report {report} is a folder; give a file name, for example "
+                           f"{report / 'report.json'}.")
+    folder = report.parent
+    if not folder.is_dir():
+        raise CommandError(f"--report {report}: the folder {folder} does not exist; create it "
+                           "or give another path.")
+    if not os.access(folder, os.W_OK) or (report.exists() and not os.access(report, os.W_OK)):
+        raise CommandError(f"--report {report} cannot be written; give a path you may write.")
 
 
 @contextlib.contextmanager
@@ -76,6 +93,8 @@ class Command(BaseCommand):
             raise CommandError(f"--settle-days {settle_days} is invalid; give 0 to 366.")
         if invoices is not None and invoices < 1:
             raise CommandError(f"--invoices {invoices} is invalid; give 1 or more.")
+        if report:
+            _check_writable(Path(report))
         replay_options = ReplayOptions(
             path=source, start=_date(start) if start else None,
             end=_date(end) if end else None, invoices=invoices,
@@ -84,6 +103,7 @@ class Command(BaseCommand):
         if replay_options.start and replay_options.end \
                 and replay_options.start > replay_options.end:
             raise CommandError(f"--from {start} is after --to {end}.")
+        require_database_ready()
         if connection.vendor == "sqlite":
             # The replay writes hundreds of megabytes. By default SQLite copies its
             # write-ahead log into the database, with an fsync, every 1,000 pages
@@ -98,8 +118,12 @@ class Command(BaseCommand):
         with _quiet_notices():
             try:
                 result = Replay(replay_options).run()
-            except SourceError as error:
+            except (SourceError, ReplayRejected) as error:
                 raise CommandError(str(error)) from None
+            except (BackroomError, RowInvalid) as error:
+                raise CommandError(
+                    f"The replay stopped: {error} What it replayed before stays in the "
+                    "database.") from None
         if not result["invoices"]["distinct"]:
             raise CommandError(
                 f"{path} has no invoices from {start or 'its start'} to {end or 'its end'}; "

@@ -1,0 +1,19 @@
+"""`backroom replay` on a database that `backroom init` has not set up."""
+
+import gzip
+
+HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+
+
+def test_replay_asks_for_init_first(run_backroom, tmp_path):
+    source = tmp_path / "one.csv.gz"
+    source.write_bytes(gzip.compress((
+        HEADER + "536365,85123A,MUG,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
+    ).encode(), mtime=0))
+
+    result = run_backroom("replay", str(source), "-v", "0")
+
+    assert result.returncode == 1
+    assert "is not set up" in result.stderr
+    assert "backroom init" in result.stderr
+    assert "Traceback" not in result.stderr
