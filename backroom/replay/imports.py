@@ -203,6 +203,10 @@ def parse_value(column: Column, text: str) -> tuple[Any, tuple[str, str] | None]
     text = text.strip()
     if text == "":
         return None, None
+    if "\x00" in text:
+        # Checked here for every cell, because PostgreSQL rejects a NUL even in a lookup.
+        return None, ("validation_error", f"The {column.name.replace('_', ' ')} contains a "
+                                          "NUL character (\\u0000); remove it.")
     if column.kind == "money":
         if not PLAIN_DECIMAL.match(text):
             # Decimal() also reads "1e3", "NaN" and "Infinity", which are no prices.
@@ -260,19 +264,46 @@ def parse_rows(kind: ImportKind, mapping: dict[int, Column],
         yield row_number, values, problems
 
 
-def read_records(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Split CSV text into its header and its non-blank records, each with its line number."""
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if not header:
-        raise ValidationFailed("The file is empty; it needs a header row.", field="file")
+def read_records(text: str, source: str = "The CSV text"
+                 ) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Split CSV text into its header and its non-blank records, each with its line number.
+
+    Raise ValidationFailed naming `source` and the line when the text is not valid CSV.
+    """
+    # With strict=True an unclosed quote raises csv.Error at the end of the file, where
+    # the default reader silently takes every following line into one cell.
+    reader = csv.reader(io.StringIO(text), strict=True)
     records = []
-    line = reader.line_num
-    for cells in reader:
-        if any(cell.strip() for cell in cells):
-            records.append((line + 1, cells))
+    line = 0  # the line on which the previous record ended
+    try:
+        header = next(reader, None)
+        if not header:
+            raise ValidationFailed(f"{source} is empty; it needs a header row.", field="file")
         line = reader.line_num
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                records.append((line + 1, cells))
+            line = reader.line_num
+    except csv.Error as error:
+        raise _csv_error(source, line + 1, error) from None
     return header, records
+
+
+def _csv_error(source: str, line: int, error: csv.Error) -> ValidationFailed:
+    """Explain a CSV syntax error in the record that starts on `line`, and how to fix it."""
+    reason = str(error)
+    if reason.startswith("field larger than field limit"):
+        advice = (f"a cell is longer than {csv.field_size_limit()} characters, the maximum. "
+                  "Shorten it, or close the quote (\") that opens it if the cell runs on "
+                  "into the following lines by mistake.")
+    elif reason == "unexpected end of data":
+        advice = ("a quote (\") opens a cell and is never closed. Close it with a second "
+                  "quote, or remove it.")
+    else:
+        advice = (f"the CSV is malformed ({reason}). Put quotes only around whole cells, and "
+                  "write a quote inside a quoted cell as two quotes (\"\").")
+    return ValidationFailed(f"{source}, line {line}: {advice} Nothing was written.",
+                            field="file", line=line)
 
 
 # ---------------------------------------------------------------- running an import
@@ -282,28 +313,43 @@ def import_file(*, user, kind_name: str, path: Path | str, dry_run: bool = False
                 skip_invalid: bool = False, column_overrides: dict[str, str] | None = None,
                 progress: bool = True) -> ImportResult:
     """Check and upsert every row of a CSV file; see the module docstring for the rules."""
+    data = Path(path).read_bytes()
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise ValidationFailed(
-            f"{path} is not UTF-8 text (byte {error.start} cannot be read); save it as "
-            "\"CSV UTF-8\" and import it again.", field="file") from None
+        raise _not_utf8(path, data, error) from None
+    # Universal newlines, as a file opened in text mode reads them.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     return import_text(user=user, kind_name=kind_name, text=text, dry_run=dry_run,
                        skip_invalid=skip_invalid, column_overrides=column_overrides,
-                       progress=progress)
+                       progress=progress, source=str(path))
+
+
+def _not_utf8(path: Path | str, data: bytes, error: UnicodeDecodeError) -> ValidationFailed:
+    """Name the first byte of `data` that is not UTF-8, by its offset and its line."""
+    # error.start counts from the end of the byte-order mark, when the file has one.
+    offset = error.start + len(data) - len(error.object)
+    line = data.count(b"\n", 0, offset) + 1
+    return ValidationFailed(
+        f"{path} is not UTF-8 text: byte {offset} (0x{data[offset]:02X}) on line {line} "
+        "cannot be read. Save the file as \"CSV UTF-8\" and import it again.",
+        field="file", line=line)
 
 
 def import_text(*, user, kind_name: str, text: str, dry_run: bool = False,
                 skip_invalid: bool = False, column_overrides: dict[str, str] | None = None,
-                progress: bool = False) -> ImportResult:
+                progress: bool = False, source: str = "The CSV text") -> ImportResult:
+    """Check and upsert every row of CSV text; `source` names the text in errors."""
     kind = KINDS[kind_name]
     if kind.permission:
         require(user, kind.permission, f"import {kind.name}")
-    header, records = read_records(text)
+    header, records = read_records(text, source)
     mapping, ignored = map_columns(kind, header, column_overrides)
     result = ImportResult(kind=kind.name, rows=len(records), dry_run=dry_run,
                           ignored_columns=ignored)
     first_row_of: dict[str, int] = {}
+    # Each barcode written by this import, with the row and SKU that wrote it.
+    barcode_rows: dict[str, tuple[int, str]] = {}
 
     with transaction.atomic():
         rows = parse_rows(kind, mapping, records)
@@ -313,6 +359,10 @@ def import_text(*, user, kind_name: str, text: str, dry_run: bool = False,
             problems += _duplicate_problems(kind, row_number, values, first_row_of)
             if not problems:
                 problems = _write_row(kind, user, row_number, values, result)
+                problems = [_barcode_on_earlier_row(problem, values, barcode_rows)
+                            for problem in problems]
+                if not problems and values.get("barcode"):
+                    barcode_rows.setdefault(values["barcode"], (row_number, values["sku"]))
             if problems:
                 result.rejected += 1
                 result.problems.extend(problems)
@@ -320,7 +370,7 @@ def import_text(*, user, kind_name: str, text: str, dry_run: bool = False,
         if not keep:
             transaction.set_rollback(True)
     result.written = keep
-    logger.info("import of %s: %s rows, %s created, %s updated, %s unchanged, %s rejected, "
+    logger.info("import of %s: rows=%s created=%s updated=%s unchanged=%s rejected=%s "
                 "written=%s", kind.name, result.rows, result.created, result.updated,
                 result.unchanged, result.rejected, result.written)
     return result
@@ -339,6 +389,20 @@ def _duplicate_problems(kind: ImportKind, row_number: int, values: dict[str, Any
     return [Problem(row_number, field_name, "duplicate_key",
                     f"{field_name} '{values.get(field_name, key)}' is also on row {first}; "
                     "give each record once.")]
+
+
+def _barcode_on_earlier_row(problem: Problem, values: dict[str, Any],
+                            barcode_rows: dict[str, tuple[int, str]]) -> Problem:
+    """Name the earlier row of the file that took a barcode, in place of the upsert's
+    message that the barcode belongs to another item."""
+    barcode = values.get("barcode")
+    if problem.field != "barcode" or problem.code != "duplicate_key" \
+            or barcode not in barcode_rows:
+        return problem
+    row_number, sku = barcode_rows[barcode]
+    return Problem(problem.row, problem.field, problem.code,
+                   f"Barcode '{barcode}' is also on row {row_number} (SKU {sku}); give each "
+                   "barcode to one item.")
 
 
 def _write_row(kind: ImportKind, user, row_number: int, values: dict[str, Any],

@@ -1,19 +1,25 @@
 """Importing items, vendors and customers from CSV files."""
 
+import contextlib
 import csv
 import io
 import json
+import re
+import shlex
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from backroom.catalog.models import Item, Vendor
+from backroom.catalog.models import Barcode, Item, Vendor
 from backroom.customers.models import Customer
+from backroom.replay import upserts
 from backroom.replay.imports import import_file, import_text
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+REPOSITORY = Path(__file__).resolve().parents[2]
+EXAMPLES = REPOSITORY / "docs" / "examples"
+IMPORT_DOCS = REPOSITORY / "docs" / "import.md"
 HEADER = "sku,description,price,vendor\n"
 
 BAD_ROWS = [
@@ -229,3 +235,227 @@ def test_every_problem_of_a_row_listed(owner):
     assert [(problem.row, problem.field, problem.code) for problem in result.problems] == [
         (3, "email", "invalid_value"), (3, "notify", "invalid_flag")]
     assert not Customer.objects.filter(name__startswith="Customer").exists()
+
+
+CSV_ERRORS = [
+    (HEADER + "A1,Mug,3.00,V\nA2," + "x" * 200_000 + ",3.00,V\n", 3,
+     "a cell is longer than 131072 characters"),
+    (HEADER + "A1,Mug,3.00,V\nA2,\"Open quote,3.00,V\n" + "A3,Cup,2.00,V\n" * 20_000, 3,
+     "a cell is longer than 131072 characters"),
+    (HEADER + "A1,Mug,3.00,V\nA2,\"Open quote,3.00,V\nA3,Cup,2.00,V\n", 3,
+     "a quote (\") opens a cell and is never closed"),
+    (HEADER + "A1,\"Mug\"s,3.00,V\n", 2, "the CSV is malformed"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("text", "line", "reason"), CSV_ERRORS, ids=[
+    "long cell", "unclosed quote in long file", "unclosed quote", "text after quote"])
+def test_malformed_csv_rejected_with_line(owner, vendor, tmp_path, text, line, reason):
+    path = tmp_path / "items.csv"
+    path.write_text(text)
+
+    with pytest.raises(CommandError) as raised:
+        call_command("import", "items", str(path), verbosity=0)
+
+    message = str(raised.value)
+    assert message.startswith(f"{path}, line {line}: ")
+    assert reason in message
+    assert message.endswith("Nothing was written.")
+    assert not Item.objects.exists()
+
+
+@pytest.mark.django_db
+def test_non_utf8_byte_named_with_line(owner, tmp_path):
+    path = tmp_path / "items.csv"
+    lines = ["sku,description,price\n", "Z8,Mug,3.00\n", "Z9,Caf\xe9 mug,3.00\n"]
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(lines).encode("latin-1"))
+    offset = 3 + len(lines[0]) + len(lines[1]) + len("Z9,Caf")
+
+    with pytest.raises(CommandError) as raised:
+        call_command("import", "items", str(path), verbosity=0)
+
+    assert f"byte {offset} (0xE9) on line 3 cannot be read" in str(raised.value)
+    assert not Item.objects.exists()
+
+
+def _transcript(markdown: str) -> list[tuple[list[str], list[str]]]:
+    """Split the first block of `$ backroom ...` lines into commands and what each prints."""
+    steps: list[tuple[list[str], list[str]]] = []
+    for line in markdown.splitlines():
+        if line.startswith("    $ backroom "):
+            steps.append((shlex.split(line.removeprefix("    $ backroom ")), []))
+        elif steps and line.startswith("    "):
+            steps[-1][1].append(line.removeprefix("    "))
+        elif steps:
+            break
+    return steps
+
+
+@pytest.mark.django_db
+def test_docs_example_output_is_real(owner, monkeypatch):
+    monkeypatch.chdir(REPOSITORY)
+    steps = _transcript(IMPORT_DOCS.read_text())
+
+    assert [arguments[:3] for arguments, _ in steps] == [
+        ["import", "vendors", "docs/examples/vendors.csv"],
+        ["import", "items", "docs/examples/items-with-errors.csv"],
+        ["import", "items", "docs/examples/items-with-errors.csv"]]
+    for arguments, expected in steps:
+        output = io.StringIO()
+        try:
+            call_command(*arguments, stdout=output, verbosity=0)
+        except CommandError as error:
+            output.write(f"CommandError: {error}\n")
+        assert output.getvalue().splitlines() == expected, arguments
+
+
+def _summary_line(*arguments: str) -> str:
+    """Run the import command and return its last line of output, the summary."""
+    output = io.StringIO()
+    # An import with invalid rows prints its summary, then raises CommandError.
+    with contextlib.suppress(CommandError):
+        call_command("import", *arguments, stdout=output, verbosity=0)
+    return output.getvalue().splitlines()[-1]
+
+
+@pytest.mark.django_db
+def test_summary_unchanged_says_nothing_changed(owner, vendor, tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_text(HEADER + "A1,Mug,3.00,V\n")
+
+    first = _summary_line("items", str(path))
+    second = _summary_line("items", str(path))
+
+    assert first == "items: 1 row, 1 created, 0 updated, 0 unchanged, 0 rejected (written)"
+    assert second == ("items: 1 row, 0 created, 0 updated, 1 unchanged, 0 rejected "
+                      "(nothing changed)")
+
+
+@pytest.mark.django_db
+def test_summary_unwritten_rows_would_be(owner, vendor, tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_text(HEADER + "A1,Mug,3.00,V\nA2,Cup,abc,V\n")
+
+    dry_run = _summary_line("items", str(path), "--dry-run")
+    rejected = _summary_line("items", str(path))
+    skipped = _summary_line("items", str(path), "--skip-invalid")
+
+    assert dry_run == ("items: 2 rows, 1 would be created, 0 would be updated, 0 unchanged, "
+                       "1 rejected (dry run, nothing written)")
+    assert rejected == ("items: 2 rows, 1 would be created, 0 would be updated, 0 unchanged, "
+                        "1 rejected (nothing written)")
+    assert skipped == ("items: 2 rows, 1 created, 0 updated, 0 unchanged, 1 rejected "
+                       "(valid rows written, rejected rows skipped)")
+    assert list(Item.objects.values_list("sku", flat=True)) == ["A1"]
+
+
+@pytest.mark.django_db
+def test_invalid_rows_error_counts_rows(owner, vendor, tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_text(HEADER + "A2,Cup,abc,V\n")
+    path.with_name("two.csv").write_text(HEADER + "A1,Mug,3.00,V\nA2,Cup,abc,V\n")
+
+    with pytest.raises(CommandError, match="^1 of 1 row is invalid; nothing was written"):
+        call_command("import", "items", str(path), stdout=io.StringIO(), verbosity=0)
+    with pytest.raises(CommandError, match="^1 of 2 rows is invalid; nothing was written"):
+        call_command("import", "items", str(path.with_name("two.csv")),
+                     stdout=io.StringIO(), verbosity=0)
+
+
+@pytest.mark.django_db
+def test_barcode_on_earlier_row_named(owner):
+    text = "sku,description,price,barcode\nB1,Mug,3.00,501\nB2,Cup,2.00,501\n"
+
+    result = import_text(user=owner, kind_name="items", text=text)
+
+    assert [(problem.row, problem.field, problem.code) for problem in result.problems] == [
+        (3, "barcode", "duplicate_key")]
+    assert result.problems[0].message == (
+        "Barcode '501' is also on row 2 (SKU B1); give each barcode to one item.")
+    assert not Item.objects.exists()
+
+
+@pytest.mark.django_db
+def test_barcode_of_item_not_in_file_rejected(owner, card):
+    Barcode.objects.create(item=card, code="501")
+    text = "sku,description,price,barcode\nB1,Mug,3.00,501\nB2,Cup,2.00,502\n"
+
+    result = import_text(user=owner, kind_name="items", text=text)
+
+    assert [(problem.row, problem.field, problem.code) for problem in result.problems] == [
+        (2, "barcode", "duplicate_key")]
+    assert result.problems[0].message == "Barcode '501' belongs to another item."
+
+
+def _documented_codes() -> set[str]:
+    table = IMPORT_DOCS.read_text().split("## Problem codes", 1)[1]
+    return set(re.findall(r"^\| `(\w+)` \|", table, re.MULTILINE))
+
+
+ROW_PROBLEMS = [
+    ("items", "sku,description,price\n,No SKU,1.00\n", "missing_value"),
+    ("items", "sku,description,price\nA1,Mug,abc\n", "invalid_number"),
+    ("items", "sku,description,price\nA1,Mug,-1.00\n", "negative_value"),
+    ("items", "sku,description,price,taxable\nA1,Mug,1.00,maybe\n", "invalid_flag"),
+    ("items", "sku,description,price\nA1,Mug,1.00\nA1,Cup,2.00\n", "duplicate_key"),
+    ("items", "sku,description,price,vendor\nA1,Mug,1.00,NOPE\n", "unknown_vendor"),
+    ("items", "sku,description,price\nA1," + "m" * 301 + ",1.00\n", "invalid_value"),
+    ("items", "sku,description,price\nA1,Mug\x00,1.00\n", "validation_error"),
+    ("customers", "id,name\n999,Nobody\n", "not_found"),
+    ("customers", "name\n" + "n" * 201 + "\n", "validation_error"),
+    ("customers", "name,phone\nNed," + "5" * 41 + "\n", "validation_error"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("kind", "text", "code"), ROW_PROBLEMS, ids=[
+    "no sku", "price not a number", "negative price", "flag not yes or no", "sku twice",
+    "unknown vendor", "long description", "nul character", "unknown customer id",
+    "long customer name", "long phone"])
+def test_problem_code_documented(owner, kind, text, code):
+    result = import_text(user=owner, kind_name=kind, text=text)
+
+    assert code in [problem.code for problem in result.problems]
+    assert code in _documented_codes()
+
+
+@pytest.mark.django_db
+def test_vendor_created_meanwhile_is_conflict(owner, monkeypatch):
+    create_vendor = upserts.vendor_create
+
+    def create_after_another_user(*, user, code, **fields):
+        Vendor.objects.create(code=code, name="Created by another user")
+        return create_vendor(user=user, code=code, **fields)
+
+    monkeypatch.setattr(upserts, "vendor_create", create_after_another_user)
+
+    result = import_text(user=owner, kind_name="vendors", text="code,name\nW,Vendor W\n")
+
+    assert [problem.code for problem in result.problems] == ["conflict"]
+    assert "conflict" in _documented_codes()
+
+
+NUL_UPDATES = [
+    ("items", "sku,description,price\nA1,Mug,1.00\n", "sku,description,price\nA1,Mug\x00,1.00\n",
+     "description"),
+    ("items", "sku,description,price\nA1,Mug,1.00\n", "sku,description,price\nA\x001,Mug,1.00\n",
+     "sku"),
+    ("vendors", "code,name\nW,Vendor W\n", "code,name\nW,Vendor\x00W\n", "name"),
+    ("customers", "external_id,name\nX1,Ned\n", "external_id,name\nX\x001,Ned\n",
+     "external_id"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("kind", "first", "second", "field"), NUL_UPDATES,
+                         ids=["item update", "item key", "vendor update", "customer key"])
+def test_nul_character_rejected_before_lookup(owner, kind, first, second, field):
+    import_text(user=owner, kind_name=kind, text=first)
+
+    result = import_text(user=owner, kind_name=kind, text=second)
+
+    assert [(problem.row, problem.field, problem.code) for problem in result.problems] == [
+        (2, field, "validation_error")]
+    assert "NUL character" in result.problems[0].message
+    assert result.written is False

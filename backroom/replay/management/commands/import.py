@@ -52,9 +52,10 @@ class Command(BaseCommand):
         else:
             self._print(result)
         if result.rejected and not result.written:
+            verb = "is" if result.rejected == 1 else "are"
             raise CommandError(
-                f"{result.rejected} of {result.rows} rows are invalid; nothing was written. "
-                "Fix them, or pass --skip-invalid to load the valid rows.")
+                f"{result.rejected} of {_count(result.rows, 'row')} {verb} invalid; nothing "
+                "was written. Fix the file, or pass --skip-invalid to load the valid rows.")
 
     def _print(self, result: ImportResult) -> None:
         for header in result.ignored_columns:
@@ -63,13 +64,38 @@ class Command(BaseCommand):
             self.stdout.write(f"row {problem.row}, {problem.field}: {problem.message} "
                               f"[{problem.code}]")
         if len(result.problems) > MAX_LISTED_PROBLEMS:
-            self.stdout.write(f"... and {len(result.problems) - MAX_LISTED_PROBLEMS} more "
-                              "problems (use --json to list them all)")
-        mode = "dry run, nothing written" if result.dry_run else (
-            "written" if result.written else "nothing written")
-        self.stdout.write(
-            f"{result.kind}: {result.rows} rows, {result.created} created, {result.updated} "
-            f"updated, {result.unchanged} unchanged, {result.rejected} rejected ({mode})")
+            more = _count(len(result.problems) - MAX_LISTED_PROBLEMS, "more problem")
+            self.stdout.write(f"... and {more} (use --json to list them all)")
+        self.stdout.write(summary(result))
+
+
+def summary(result: ImportResult) -> str:
+    """Describe what the import did, or would have done when it wrote nothing.
+
+    The counts of rows not written read "would be created" and "would be updated",
+    so that no one takes them for records in the database.
+    """
+    if result.written:
+        created, updated = "created", "updated"
+        changed = result.created + result.updated > 0
+        if not changed:
+            outcome = "nothing changed"
+        elif result.rejected:
+            outcome = "valid rows written"
+        else:
+            outcome = "written"
+        if result.rejected:
+            outcome += ", rejected rows skipped"
+    else:
+        created, updated = "would be created", "would be updated"
+        outcome = "dry run, nothing written" if result.dry_run else "nothing written"
+    return (f"{result.kind}: {_count(result.rows, 'row')}, {result.created} {created}, "
+            f"{result.updated} {updated}, {result.unchanged} unchanged, "
+            f"{result.rejected} rejected ({outcome})")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _overrides(pairs: list[str]) -> dict[str, str]:
