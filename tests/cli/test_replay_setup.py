@@ -1,4 +1,4 @@
-"""`backroom replay` on a database that `backroom init` has not set up."""
+"""`backroom replay` and `backroom import` on a database that `backroom init` has not set up."""
 
 import gzip
 
@@ -16,4 +16,15 @@ def test_replay_asks_for_init_first(run_backroom, tmp_path):
     assert result.returncode == 1
     assert "is not set up" in result.stderr
     assert "backroom init" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_import_asks_for_init_first(run_backroom, tmp_path):
+    items = tmp_path / "items.csv"
+    items.write_text("sku,description,price\nMUG-1,Mug,2.55\n")
+
+    result = run_backroom("import", "items", str(items))
+
+    assert result.returncode == 1
+    assert "is not set up" in result.stderr
     assert "Traceback" not in result.stderr

@@ -4,6 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from backroom.core.errors import BackroomError, PermissionDenied
+from backroom.core.readiness import require_database_ready
 from backroom.replay.imports import KINDS, ImportResult, import_file
 from backroom.replay.users import acting_user
 
@@ -36,6 +37,7 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{file} is not a file; give the path of a CSV file.")
         overrides = _overrides(column)
+        require_database_ready()
         try:
             result = import_file(user=acting_user(user), kind_name=kind, path=path,
                                  dry_run=dry_run, skip_invalid=skip_invalid,
