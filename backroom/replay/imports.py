@@ -2,7 +2,9 @@
 
 A file's header names its columns; each column maps to a field by its name
 or one of the field's aliases (only letters and digits count, in any case), and
-`column_overrides` can map any header to a field. Every row is checked
+`column_overrides` can map any header to a field, which then takes precedence
+over a header that matches that field by name or alias. A row with more cells
+than the header is invalid. Every row is checked
 first and then written through the catalog and customer services, each in
 its own savepoint inside one transaction. When any row is invalid nothing
 is written, unless `skip_invalid` is set: then the valid rows are written
@@ -97,6 +99,14 @@ class ImportKind:
     # The permission the importing user needs, checked once before any row.
     permission: str | None = None
 
+    def column_for(self, header: str) -> Column | None:
+        """Find the column a header matches by its name or one of its aliases."""
+        key = _column_key(header)
+        for known in self.columns:
+            if key in (_column_key(alias) for alias in (known.name, *known.aliases)):
+                return known
+        return None
+
 
 def _column_key(header: str) -> str:
     """Reduce a header to lower-case letters and digits: "Unit Price", "unit_price" and
@@ -158,29 +168,35 @@ def map_columns(kind: ImportKind, header: list[str],
                 overrides: dict[str, str] | None = None) -> tuple[dict[int, Column], list[str]]:
     """Map header positions to columns; return the mapping and the ignored headers.
 
-    Raise ValidationFailed when a required column is missing or two headers
-    map to the same field.
+    A header mapped to a field in `overrides` takes that field, and a header that
+    matches the same field by name or alias is then ignored. Raise ValidationFailed
+    when an override names an unknown field or a header the file lacks, a required
+    column is missing or two headers map to the same field.
     """
-    by_alias: dict[str, Column] = {}
-    for known in kind.columns:
-        for alias in (known.name, *known.aliases):
-            by_alias[_column_key(alias)] = known
     forced = {_column_key(header_name): field_name
               for field_name, header_name in (overrides or {}).items()}
     columns = {known.name: known for known in kind.columns}
-    for field_name in forced.values():
+    header_keys = {_column_key(header_name) for header_name in header}
+    for field_name, header_name in (overrides or {}).items():
         if field_name not in columns:
             raise ValidationFailed(
                 f"Unknown {kind.name} field '{field_name}' in a column mapping; use one of "
                 f"{', '.join(columns)}.", field="columns")
+        if _column_key(header_name) not in header_keys:
+            raise ValidationFailed(
+                f"The file has no column '{header_name}' for the column mapping "
+                f"{field_name}={header_name}; its headers are {', '.join(header)}. Map "
+                f"{field_name} to one of those.", field="columns")
+    forced_fields = set(forced.values())
 
     mapping: dict[int, Column] = {}
     ignored: list[str] = []
     seen: dict[str, str] = {}
     for position, header_name in enumerate(header):
         key = _column_key(header_name)
-        column: Column | None = columns[forced[key]] if key in forced else by_alias.get(key)
-        if column is None:
+        column: Column | None = columns[forced[key]] if key in forced \
+            else kind.column_for(header_name)
+        if column is None or (key not in forced and column.name in forced_fields):
             ignored.append(header_name)
             continue
         if column.name in seen:
@@ -244,13 +260,21 @@ def parse_value(column: Column, text: str) -> tuple[Any, tuple[str, str] | None]
     return text, None
 
 
-def parse_rows(kind: ImportKind, mapping: dict[int, Column],
+def parse_rows(kind: ImportKind, mapping: dict[int, Column], header_size: int,
                records: Iterable[tuple[int, list[str]]]
                ) -> Iterable[tuple[int, dict[str, Any], list[Problem]]]:
-    """Parse each record into field values, with the problems found in its cells."""
+    """Parse each record into field values, with the problems found in its cells.
+
+    A record with more cells than the header gets only a `too_many_cells` problem,
+    because an unquoted comma has shifted its cells and none of them can be trusted.
+    """
     for row_number, cells in records:
         values: dict[str, Any] = {}
         problems: list[Problem] = []
+        if len(cells) > header_size:
+            problems.append(_too_many_cells(row_number, cells, header_size))
+            yield row_number, values, problems
+            continue
         for position, column in mapping.items():
             text = cells[position] if position < len(cells) else ""
             value, problem = parse_value(column, text)
@@ -262,6 +286,16 @@ def parse_rows(kind: ImportKind, mapping: dict[int, Column],
                 problems.append(Problem(row_number, column.name, "missing_value",
                                         f"The {column.name} is missing."))
         yield row_number, values, problems
+
+
+def _too_many_cells(row_number: int, cells: list[str], header_size: int) -> Problem:
+    extra = ",".join(cells[header_size:])
+    if len(extra) > 60:
+        extra = extra[:57] + "..."
+    return Problem(row_number, "row", "too_many_cells",
+                   f"The row has {len(cells)} cells but the header has {header_size}; the "
+                   f"extra text is {extra!r}. Put double quotes around each cell that "
+                   "contains a comma.")
 
 
 def read_records(text: str, source: str = "The CSV text"
@@ -352,7 +386,7 @@ def import_text(*, user, kind_name: str, text: str, dry_run: bool = False,
     barcode_rows: dict[str, tuple[int, str]] = {}
 
     with transaction.atomic():
-        rows = parse_rows(kind, mapping, records)
+        rows = parse_rows(kind, mapping, len(header), records)
         for row_number, values, problems in tqdm(rows, total=len(records), unit="row",
                                                  desc=f"import {kind.name}",
                                                  disable=not progress):

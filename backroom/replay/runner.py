@@ -20,6 +20,9 @@ user (an owner). The simulated store works like this:
   `short_one_in` arrives short (`short_fraction` of it) and is closed short.
 - A customer picks up an order `pickup_delay` after it became ready and
   pays the balance.
+
+The replay commits about every half second. Each service call inside runs in
+its own atomic block, a savepoint of that transaction, as at the counter.
 """
 
 import dataclasses
@@ -183,6 +186,8 @@ class Replay:
         replay_seconds = time.perf_counter() - started
         violations = invariant_violations()
 
+        # NOTE: a run interrupted before this point keeps its committed batches with
+        # real-clock timestamps, and running it again adds the same invoices twice.
         restamped = restamp(self.clock) if self.options.restamp else 0
         seconds = time.perf_counter() - started
         report = report_build(self.stats, before=before, extra={

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from backroom.core.money import round_money
+from backroom.core.money import MAX_AMOUNT, round_money
 
 # The retailer's times are UK local time.
 SOURCE_TIME_ZONE = ZoneInfo("Europe/London")
@@ -110,7 +110,8 @@ def read_rows(path: Path | str) -> Iterator[RetailRow]:
     """
     try:
         with gzip.open(path, "rb") as raw:
-            text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+            # utf-8-sig drops a byte-order mark before the header, if there is one.
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
             reader = csv.reader(text)
             header = next(reader, None)
             if header is None:
@@ -137,32 +138,48 @@ def read_rows(path: Path | str) -> Iterator[RetailRow]:
             "transaction log as downloaded, for example online_retail.csv.gz.") from None
 
 
+WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+PRICE = re.compile(r"-?[0-9]+(\.[0-9]*)?")
+# The catalog's limit on a SKU's length.
+SKU_LENGTH = 40
+# The sales services' limit on a line's quantity (MAX_LINE_QUANTITY); importing
+# them here would load Django's models into this plain reader.
+MAX_QUANTITY = 1_000_000
+
+
 def _row(number: int, fields: list[str], path: Path | str) -> RetailRow:
     where = f"{path}, line {number}"
     if len(fields) != len(COLUMNS):
         raise SourceError(f"{where}: expected {len(COLUMNS)} cells, found {len(fields)}; check "
                           "the row's commas and quotes.")
+    if any("\x00" in value for value in fields):
+        raise SourceError(f"{where}: a cell holds a NUL character; remove it.")
     invoice, code, description, quantity, at, price, customer, country = fields
     for name, value in (("InvoiceNo", invoice), ("StockCode", code),
                         ("InvoiceDate", at), ("UnitPrice", price)):
         if not value.strip():
             raise SourceError(f"{where}: {name} is missing; every row needs one.")
-    try:
-        units = int(quantity)
-    except ValueError:
-        raise SourceError(f"{where}: Quantity '{quantity}' is not a whole number.") from None
+    if code != code.strip() or len(code) > SKU_LENGTH:
+        raise SourceError(f"{where}: StockCode '{code}' is invalid; give at most {SKU_LENGTH} "
+                          "characters without spaces around them.")
+    if not WHOLE_NUMBER.fullmatch(quantity) or abs(int(quantity)) > MAX_QUANTITY:
+        raise SourceError(f"{where}: Quantity '{quantity}' is not a whole number from "
+                          f"-{MAX_QUANTITY:,} to {MAX_QUANTITY:,}.")
     try:
         moment = _parse_time(at)
     except ValueError:
         raise SourceError(f"{where}: InvoiceDate '{at}' is not a date and time like "
                           "2010-12-01 08:26:00.") from None
-    try:
-        unit_price = parse_price(price)
-    except ArithmeticError:
-        raise SourceError(f"{where}: UnitPrice '{price}' is not a number like 2.55.") from None
+    if not PRICE.fullmatch(price) or abs(parse_price(price)) > MAX_AMOUNT:
+        raise SourceError(f"{where}: UnitPrice '{price}' is not a price like 2.55 of at most "
+                          f"{MAX_AMOUNT}.")
+    customer = _customer_id(customer)
+    if customer and not (customer.isascii() and customer.isdigit()):
+        raise SourceError(f"{where}: CustomerID '{customer}' is not a number; give digits "
+                          "alone, or leave it empty for a walk-in sale.")
     return RetailRow(
         number=number, invoice=invoice, stock_code=code, description=description.strip(),
-        quantity=units, at=moment, unit_price=unit_price, customer=_customer_id(customer),
+        quantity=int(quantity), at=moment, unit_price=parse_price(price), customer=customer,
         country=country)
 
 

@@ -220,13 +220,13 @@ HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,Custome
 
 @pytest.mark.django_db
 def test_replay_keeps_invoices_around_one_that_fails(tmp_path, quiet_mail):
-    # The three invoices go into one transaction; the middle one asks for more
-    # units than a line may hold, so the engine rejects it alone.
+    # The three invoices go into one transaction. The middle one comes to more
+    # than the largest amount an order line may have, so the engine rejects it alone.
     source = tmp_path / "three.csv.gz"
     source.write_bytes(gzip.compress((
         HEADER
         + "536365,85123A,MUG,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
-        + "536366,85123A,MUG,2000000,2010-12-01 08:28:00,2.55,17851,United Kingdom\n"
+        + "536366,85123A,MUG,1000000,2010-12-01 08:28:00,99999.99,17851,United Kingdom\n"
         + "536367,85123A,MUG,3,2010-12-01 08:34:00,2.55,17852,United Kingdom\n"
     ).encode(), mtime=0))
 
@@ -321,7 +321,7 @@ def test_replay_rejects_zero_quantity_row(tmp_path, quiet_mail):
     (["536365,85123A,MUG,6,1 Dec 2010,2.55,17850,United Kingdom\n"],
      "line 2: InvoiceDate '1 Dec 2010' is not a date and time"),
     (["536365,85123A,MUG,6,2010-12-01 08:26:00,NaN,17850,United Kingdom\n"],
-     "line 2: UnitPrice 'NaN' is not a number"),
+     "line 2: UnitPrice 'NaN' is not a price like 2.55"),
     ([MUG, "536364,22633,GLOVES,2,2010-12-01 08:20:00,1.85,17851,United Kingdom\n"],
      "line 3: InvoiceDate 2010-12-01 08:20 is earlier than 2010-12-01 08:26 on line 2"),
 ], ids=["quantity", "stock code", "cells", "date", "price", "date order"])
@@ -386,3 +386,46 @@ def test_replay_refuses_item_of_other_kind(tmp_path, vendor):
         call_command("replay", str(source), "-v", "0")
     assert not ReplayRun.objects.exists()
     assert Item.objects.get(sku="C2").tracked is True
+
+
+@pytest.mark.parametrize(("row", "words"), [
+    ("536365, 84879 ,BIRD,3,2010-12-01 08:26:00,1.69,13047,United Kingdom\n",
+     "StockCode ' 84879 ' is invalid"),
+    ("536365,84879,BIRD,1_0,2010-12-01 08:26:00,1.69,13047,United Kingdom\n",
+     "Quantity '1_0' is not a whole number"),
+    ("536365,84879,BIRD,3,2010-12-01 08:26:00,99999999999999,13047,United Kingdom\n",
+     "UnitPrice '99999999999999' is not a price"),
+    ("536365,84879,BIRD,3,2010-12-01 08:26:00,1.69, 13047 ,United Kingdom\n",
+     "CustomerID ' 13047 ' is not a number"),
+    ("536365,84879,BI\x00RD,3,2010-12-01 08:26:00,1.69,13047,United Kingdom\n",
+     "NUL character"),
+], ids=["spaced code", "underscore", "huge price", "spaced customer", "NUL"])
+@pytest.mark.django_db
+def test_replay_checks_row_values_before_writing(tmp_path, row, words):
+    source = _log(tmp_path, MUG, row)
+
+    with pytest.raises(CommandError, match=words):
+        call_command("replay", str(source), "-v", "0")
+    assert not ReplayRun.objects.exists()
+    assert not Order.objects.exists()
+
+
+@pytest.mark.django_db
+def test_replay_reads_header_after_byte_order_mark(tmp_path, quiet_mail):
+    source = tmp_path / "bom.csv.gz"
+    source.write_bytes(gzip.compress(("\ufeff" + HEADER + MUG).encode(), mtime=0))
+
+    report = Replay(ReplayOptions(path=source, progress=False)).run()
+
+    assert report["orders"]["created"] == 1
+
+
+@pytest.mark.django_db
+def test_replay_command_keeps_report_off_its_input(tmp_path):
+    source = _log(tmp_path, MUG)
+    before = source.read_bytes()
+
+    with pytest.raises(CommandError, match="is the file to replay"):
+        call_command("replay", str(source), "--report", str(source), "-v", "0")
+    assert source.read_bytes() == before
+    assert not ReplayRun.objects.exists()

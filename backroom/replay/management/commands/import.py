@@ -52,16 +52,22 @@ class Command(BaseCommand):
         if as_json:
             self.stdout.write(json.dumps(result.as_dict(), indent=2))
         else:
-            self._print(result)
+            self._print(result, overrides)
         if result.rejected and not result.written:
             verb = "is" if result.rejected == 1 else "are"
             raise CommandError(
                 f"{result.rejected} of {_count(result.rows, 'row')} {verb} invalid; nothing "
                 "was written. Fix the file, or pass --skip-invalid to load the valid rows.")
 
-    def _print(self, result: ImportResult) -> None:
+    def _print(self, result: ImportResult, overrides: dict[str, str]) -> None:
         for header in result.ignored_columns:
-            self.stdout.write(f"column '{header}' ignored: it matches no {result.kind} field")
+            column = KINDS[result.kind].column_for(header)
+            if column is not None and column.name in overrides:
+                reason = (f"--column reads the field '{column.name}' from "
+                          f"'{overrides[column.name]}'")
+            else:
+                reason = f"it matches no {result.kind} field"
+            self.stdout.write(f"column '{header}' ignored: {reason}")
         for problem in result.problems[:MAX_LISTED_PROBLEMS]:
             self.stdout.write(f"row {problem.row}, {problem.field}: {problem.message} "
                               f"[{problem.code}]")

@@ -95,6 +95,9 @@ class Command(BaseCommand):
             raise CommandError(f"--invoices {invoices} is invalid; give 1 or more.")
         if report:
             _check_writable(Path(report))
+            if Path(report).resolve() == source.resolve():
+                raise CommandError(f"--report {report} is the file to replay; give another "
+                                   "file name for the report.")
         replay_options = ReplayOptions(
             path=source, start=_date(start) if start else None,
             end=_date(end) if end else None, invoices=invoices,
@@ -129,6 +132,10 @@ class Command(BaseCommand):
                 f"{path} has no invoices from {start or 'its start'} to {end or 'its end'}; "
                 "nothing was replayed. Check --from, --to and the file.")
         text = json.dumps(result, indent=2)
-        if report:
-            Path(report).write_text(text + "\n")
         self.stdout.write(text)
+        if report:
+            try:
+                Path(report).write_text(text + "\n")
+            except OSError as error:
+                raise CommandError(f"The report could not be written to {report} ({error}); "
+                                   "it is printed above.") from None
