@@ -13,6 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from backroom.catalog.models import Barcode, Item, Vendor
+from backroom.core.errors import ValidationFailed
 from backroom.customers.models import Customer
 from backroom.replay import upserts
 from backroom.replay.imports import import_file, import_text
@@ -459,3 +460,65 @@ def test_nul_character_rejected_before_lookup(owner, kind, first, second, field)
         (2, field, "validation_error")]
     assert "NUL character" in result.problems[0].message
     assert result.written is False
+
+
+@pytest.mark.django_db
+def test_row_with_extra_cells_rejected(owner):
+    text = "sku,price,description\n90000,3.00,HOOK\n90001,4.00,HANDLE, LARGE\n"
+
+    result = import_text(user=owner, kind_name="items", text=text)
+
+    assert [(problem.row, problem.field, problem.code) for problem in result.problems] == [
+        (3, "row", "too_many_cells")]
+    assert "row has 4 cells but the header has 3" in result.problems[0].message
+    assert "' LARGE'" in result.problems[0].message
+    assert "too_many_cells" in _documented_codes()
+    assert result.written is False
+    assert Item.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_row_with_extra_cells_skipped(owner):
+    text = "sku,price,description\n90000,3.00,HOOK\n90001,4.00,HANDLE, LARGE\n"
+
+    result = import_text(user=owner, kind_name="items", text=text, skip_invalid=True)
+
+    assert (result.created, result.rejected, result.written) == (1, 1, True)
+    assert list(Item.objects.values_list("sku", flat=True)) == ["90000"]
+
+
+@pytest.mark.django_db
+def test_column_mapping_unknown_header_rejected(owner):
+    text = "sku,description,RRP\nZ1,Zebra mug,6.50\n"
+
+    with pytest.raises(ValidationFailed) as raised:
+        import_text(user=owner, kind_name="items", text=text,
+                    column_overrides={"price": "RRX"})
+
+    assert "'RRX'" in str(raised.value)
+    assert "sku, description, RRP" in str(raised.value)
+    assert Item.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_column_mapping_beats_alias_match(owner):
+    text = "sku,description,RRP,price\nZ1,Zebra mug,6.50,5.00\n"
+
+    result = import_text(user=owner, kind_name="items", text=text,
+                         column_overrides={"price": "RRP"})
+
+    assert result.created == 1
+    assert result.ignored_columns == ["price"]
+    assert Item.objects.get(sku="Z1").price == Decimal("6.50")
+
+
+@pytest.mark.django_db
+def test_import_command_names_replaced_column(owner, tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_text("sku,description,RRP,price\nZ1,Zebra mug,6.50,5.00\n")
+    output = io.StringIO()
+
+    call_command("import", "items", str(path), "--column", "price=RRP", stdout=output)
+
+    assert "column 'price' ignored: --column reads the field 'price' from 'RRP'" \
+        in output.getvalue()
