@@ -71,9 +71,10 @@ class Invoice:
     @property
     def kind(self) -> str:
         """"sale", "cancellation" (prefix C) or "bad_debt" (prefix A)."""
-        if self.number.startswith("C"):
+        prefix = self.number[:1].upper()
+        if prefix == "C":
             return "cancellation"
-        if self.number.startswith("A"):
+        if prefix == "A":
             return "bad_debt"
         return "sale"
 

@@ -17,7 +17,7 @@ from backroom.core.invariants import invariant_violations
 from backroom.purchasing.models import PurchaseOrder, Receipt
 from backroom.replay.models import ReplayRun
 from backroom.replay.runner import Replay, ReplayOptions, ReplayPolicy
-from backroom.replay.source import SOURCE_TIME_ZONE, RetailRow
+from backroom.replay.source import SOURCE_TIME_ZONE, Invoice, RetailRow
 from backroom.sales.models import Order
 
 SLICE = 40
@@ -429,3 +429,14 @@ def test_replay_command_keeps_report_off_its_input(tmp_path):
         call_command("replay", str(source), "--report", str(source), "-v", "0")
     assert source.read_bytes() == before
     assert not ReplayRun.objects.exists()
+
+
+@pytest.mark.parametrize(("number", "kind"), [
+    ("536365", "sale"), ("C536379", "cancellation"), ("c536379", "cancellation"),
+    ("A563185", "bad_debt"),
+])
+def test_invoice_kind_from_number(number, kind):
+    invoice = Invoice(number=number, at=datetime.datetime(2010, 12, 1, tzinfo=SOURCE_TIME_ZONE),
+                      customer="", rows=())
+
+    assert invoice.kind == kind

@@ -40,6 +40,18 @@ def pending_migrations() -> int:
     return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
 
 
+def require_database_ready() -> None:
+    """Raise CommandError unless the database can be reached and has every migration
+    applied."""
+    with database_errors():
+        pending = pending_migrations()
+    if pending:
+        raise CommandError(
+            f"The {database_label()} is not set up or not up to date ({pending} migrations "
+            "to apply). Run `backroom init` with the same BACKROOM_HOME or DATABASE_URL "
+            "first.")
+
+
 def static_files_collect() -> int:
     """Copy the apps' static files to STATIC_ROOT for WhiteNoise and count the copied ones."""
     command = collectstatic.Command()

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from backroom.accounts.services import token_create, user_get
 from backroom.core.errors import BackroomError
-from backroom.core.management.database import database_errors
+from backroom.core.management.database import database_errors, require_database_ready
 
 
 class Command(BaseCommand):
@@ -20,6 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args, action: str, username: str, label: str, **options) -> None:
         if len(label) > 100:
             raise CommandError(f"The label has {len(label)} characters. Give at most 100.")
+        require_database_ready()
         with database_errors():
             try:
                 user = user_get(username)

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from backroom.core.errors import BackroomError, PermissionDenied
-from backroom.core.readiness import require_database_ready
+from backroom.core.management.database import require_database_ready
 from backroom.replay.imports import KINDS, ImportResult, import_file
 from backroom.replay.users import acting_user
 

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from backroom.core.errors import BackroomError
-from backroom.core.readiness import require_database_ready
+from backroom.core.management.database import require_database_ready
 from backroom.replay.runner import Replay, ReplayOptions, ReplayRejected
 from backroom.replay.source import SourceError
 from backroom.replay.upserts import RowInvalid

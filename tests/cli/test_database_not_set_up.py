@@ -1,6 +1,8 @@
-"""`backroom replay` and `backroom import` on a database that `backroom init` has not set up."""
+"""Commands run on a database that `backroom init` has not set up."""
 
 import gzip
+
+import pytest
 
 HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
 
@@ -27,4 +29,15 @@ def test_import_asks_for_init_first(run_backroom, tmp_path):
 
     assert result.returncode == 1
     assert "is not set up" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("arguments", [("remind",), ("token", "create", "owner")],
+                         ids=["remind", "token"])
+def test_command_asks_for_init_first(run_backroom, arguments):
+    result = run_backroom(*arguments)
+
+    assert result.returncode == 1
+    assert "is not set up" in result.stderr
+    assert "backroom init" in result.stderr
     assert "Traceback" not in result.stderr
