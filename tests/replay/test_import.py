@@ -352,6 +352,21 @@ def test_summary_unwritten_rows_would_be(owner, vendor, tmp_path):
 
 
 @pytest.mark.django_db
+def test_dry_run_with_skip_invalid_succeeds(owner, vendor, tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_text(HEADER + "A1,Mug,3.00,V\nA2,Cup,abc,V\n")
+    output = io.StringIO()
+
+    call_command("import", "items", str(path), "--dry-run", "--skip-invalid", stdout=output,
+                 verbosity=0)
+
+    assert output.getvalue().splitlines()[-1] == (
+        "items: 2 rows, 1 would be created, 0 would be updated, 0 unchanged, 1 rejected "
+        "(dry run, nothing written)")
+    assert not Item.objects.filter(sku__in=["A1", "A2"]).exists()
+
+
+@pytest.mark.django_db
 def test_invalid_rows_error_counts_rows(owner, vendor, tmp_path):
     path = tmp_path / "items.csv"
     path.write_text(HEADER + "A2,Cup,abc,V\n")

@@ -53,7 +53,8 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result.as_dict(), indent=2))
         else:
             self._print(result, overrides)
-        if result.rejected and not result.written:
+        # A dry run with --skip-invalid shows what a real one would load: not a failure.
+        if result.rejected and not result.written and not (dry_run and skip_invalid):
             verb = "is" if result.rejected == 1 else "are"
             raise CommandError(
                 f"{result.rejected} of {_count(result.rows, 'row')} {verb} invalid; nothing "
