@@ -6,9 +6,10 @@ from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import connection
+from django.db import connection, models
 from django.utils import timezone
 
+from backroom.core.bulk import json_element
 from backroom.core.models import Event
 
 EVENT_COLUMNS = ("at", "user_id", "action", "order_id", "item_id", "purchase_order_id",
@@ -54,14 +55,16 @@ def _insert_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
     meta = Event._meta
     if vendor == "postgresql":
-        values = ["(event ->> 0)",
-                  *(f"(event ->> {index})::{meta.get_field(name).db_type(connection)}"
-                    for index, name in enumerate(("order", "item", "purchase_order"), start=1)),
-                  "(event -> 4)"]
-        source = "jsonb_array_elements(%s::jsonb) AS event"
+        values = []
+        for index, name in enumerate(("action", "order", "item", "purchase_order")):
+            field = meta.get_field(name)
+            assert isinstance(field, models.Field)
+            values.append(json_element(index, field))
+        values.append("(source.value -> 4)")
+        source = "jsonb_array_elements(%s::jsonb) AS source(value)"
     else:
-        values = [f"json_extract(event.value, '$[{index}]')" for index in range(5)]
-        source = "json_each(%s) AS event"
+        values = [f"json_extract(source.value, '$[{index}]')" for index in range(5)]
+        source = "json_each(%s) AS source"
     columns = ", ".join(quote(column) for column in EVENT_COLUMNS)
     return (f"INSERT INTO {quote(meta.db_table)} ({columns}) "
             f"SELECT %s, %s, {', '.join(values)} FROM {source}")
@@ -74,7 +77,7 @@ def _pk(row: Any) -> int | None:
 
 
 def _decimal_text(value: Any) -> str:
-    """Write Decimals as strings, so the audit log never holds a float."""
+    """Return a Decimal as a string, so the audit log never contains a float."""
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(f"{type(value).__name__} value {value!r} cannot go into the audit log")

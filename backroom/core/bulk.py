@@ -58,10 +58,7 @@ def _update_sql(model: type[models.Model], fields: tuple[models.Field, ...], sou
     def element(index: int, field: models.Field) -> str:
         if vendor != "postgresql":
             return f"json_extract(source.value, '$[{index}]')"
-        value = f"(source.value ->> {index})"
-        if isinstance(field, models.CharField | models.TextField):
-            return value
-        return f"{value}::{field.db_type(connection)}"
+        return json_element(index, field)
 
     pk_field = model._meta.pk
     assert isinstance(pk_field, models.Field)
@@ -194,21 +191,27 @@ def _insert_from_json(model: type[models.Model], fields: list[models.Field],
 
     psycopg parses every placeholder of a statement and renders every list
     element in Python, which costs more than the INSERT for a thousand rows.
-    Text columns take the JSON text as it is, so a value that is too long
-    still fails as it would in VALUES. Other columns cast it to their type.
     """
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(field.column)) for field in fields)
-    values = []
-    for index, field in enumerate(fields):
-        value = f"(source.value ->> {index})"
-        if not isinstance(field, models.CharField | models.TextField):
-            value = f"{value}::{field.db_type(connection)}"
-        values.append(value)
+    values = ", ".join(json_element(index, field) for index, field in enumerate(fields))
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
-                       f"SELECT {', '.join(values)} FROM json_array_elements(%s::json) AS source",
+                       f"SELECT {values} FROM json_array_elements(%s::json) AS source",
                        [json.dumps(rows, default=json_value)])
+
+
+def json_element(index: int, field: models.Field) -> str:
+    """Return the PostgreSQL expression for element `index` of the JSON array `source.value`,
+    as the column type of `field`.
+
+    Text columns take the JSON text as it is, so a value that is too long still
+    fails as it would in VALUES. Other columns cast it to their type.
+    """
+    value = f"(source.value ->> {index})"
+    if isinstance(field, models.CharField | models.TextField):
+        return value
+    return f"{value}::{field.db_type(connection)}"
 
 
 def json_value(value: Any) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 from django.db import connection, models
 from django.utils import timezone
 
-from backroom.core.bulk import json_value
+from backroom.core.bulk import json_element, json_value
 
 # Rows per statement: SQLite accepts at most 32,766 parameters per statement.
 MAX_PARAMETERS = 30_000
@@ -87,15 +87,10 @@ def _json_insert_sql(model: type[models.Model]) -> str:
     """Return the PostgreSQL INSERT of rows from a JSON array of value lists."""
     quote = connection.ops.quote_name
     fields = _insert_fields(model)
-    values = []
-    for index, field in enumerate(fields):
-        value = f"(source.value ->> {index})"
-        if not isinstance(field, models.CharField | models.TextField):
-            value = f"{value}::{field.db_type(connection)}"
-        values.append(value)
+    values = ", ".join(json_element(index, field) for index, field in enumerate(fields))
     columns = ", ".join(quote(str(field.column)) for field in fields)
     return (f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
-            f"SELECT {', '.join(values)} "
+            f"SELECT {values} "
             f"FROM json_array_elements(%s::json) WITH ORDINALITY AS source(value, position) "
             f"ORDER BY source.position RETURNING {quote(str(model._meta.pk.column))}")
 

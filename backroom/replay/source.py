@@ -14,7 +14,7 @@ import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -87,14 +87,8 @@ def is_product_code(code: str) -> bool:
 # one time, and a few thousand distinct prices cover the whole year.
 @lru_cache(maxsize=65536)
 def parse_price(text: str) -> Decimal:
-    """Parse a unit price; the source has up to three decimals, rounded half up to the cent.
-
-    Raises ArithmeticError for text that is not a finite number.
-    """
-    value = Decimal(text)
-    if not value.is_finite():
-        raise InvalidOperation(f"{text} is not a finite number")
-    return round_money(value)
+    """Parse a unit price; the source has up to three decimals, rounded half up to the cent."""
+    return round_money(Decimal(text))
 
 
 @lru_cache(maxsize=4096)
@@ -154,7 +148,8 @@ def _row(number: int, fields: list[str], path: Path | str) -> RetailRow:
         raise SourceError(f"{where}: expected {len(COLUMNS)} cells, found {len(fields)}; check "
                           "the row's commas and quotes.")
     if any("\x00" in value for value in fields):
-        raise SourceError(f"{where}: a cell holds a NUL character; remove it.")
+        raise SourceError(f"{where}: a cell contains a NUL character, which is invalid in a "
+                          "CSV file; remove it.")
     invoice, code, description, quantity, at, price, customer, country = fields
     for name, value in (("InvoiceNo", invoice), ("StockCode", code),
                         ("InvoiceDate", at), ("UnitPrice", price)):
@@ -171,7 +166,9 @@ def _row(number: int, fields: list[str], path: Path | str) -> RetailRow:
     except ValueError:
         raise SourceError(f"{where}: InvoiceDate '{at}' is not a date and time like "
                           "2010-12-01 08:26:00.") from None
-    if not PRICE.fullmatch(price) or abs(parse_price(price)) > MAX_AMOUNT:
+    # The pattern admits plain decimals only, so it rejects NaN, Infinity and 1e30.
+    unit_price = parse_price(price) if PRICE.fullmatch(price) else None
+    if unit_price is None or abs(unit_price) > MAX_AMOUNT:
         raise SourceError(f"{where}: UnitPrice '{price}' is not a price like 2.55 of at most "
                           f"{MAX_AMOUNT}.")
     customer = _customer_id(customer)
@@ -180,7 +177,7 @@ def _row(number: int, fields: list[str], path: Path | str) -> RetailRow:
                           "alone, or leave it empty for a walk-in sale.")
     return RetailRow(
         number=number, invoice=invoice, stock_code=code, description=description.strip(),
-        quantity=int(quantity), at=moment, unit_price=parse_price(price), customer=customer,
+        quantity=int(quantity), at=moment, unit_price=unit_price, customer=customer,
         country=country)
 
 

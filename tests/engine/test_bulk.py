@@ -1,6 +1,7 @@
 """The set-based writes of backroom.core.bulk, on the real database."""
 
 import datetime
+import sqlite3
 from decimal import Decimal
 
 import pytest
@@ -118,3 +119,19 @@ def test_update_values_rejects_too_long_text(card):
 
     with pytest.raises(DataError), transaction.atomic():
         update_values(Item, ["category"], {card.pk: ("x" * 101,)})
+
+
+def test_update_values_on_sqlite_without_update_from(many_items, monkeypatch):
+    if connection.vendor != "sqlite":
+        pytest.skip("the CASE statements serve SQLite before 3.33 only")
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 32, 0))
+    values = {item.pk: (item.pk % 7, f"group {item.pk % 2}") for item in many_items[:700]}
+
+    update_values(Item, ["on_hand", "category"], values)
+
+    stored = dict(Item.objects.filter(pk__in=values).values_list("pk", "on_hand"))
+    assert stored == {pk: on_hand for pk, (on_hand, _) in values.items()}
+    categories = dict(Item.objects.filter(pk__in=values).values_list("pk", "category"))
+    assert categories == {pk: category for pk, (_, category) in values.items()}
+    assert not Item.objects.exclude(pk__in=values).filter(sku__startswith="M", on_hand__gt=0) \
+        .exists()

@@ -27,8 +27,12 @@ def _date(text: str) -> datetime.date:
         raise CommandError(f"'{text}' is not a date; write it as YYYY-MM-DD.") from None
 
 
-def _check_writable(report: Path) -> None:
-    """Raise CommandError unless the report file can be written, before anything runs."""
+def _check_report_path(report: Path, source: Path) -> None:
+    """Raise CommandError unless the report file can be written and is not the source,
+    before anything runs."""
+    if report.resolve() == source.resolve():
+        raise CommandError(f"--report {report} is the file to replay; give another file name "
+                           "for the report.")
     if report.is_dir():
         raise CommandError(f"--report {report} is a folder; give a file name, for example "
                            f"{report / 'report.json'}.")
@@ -94,10 +98,7 @@ class Command(BaseCommand):
         if invoices is not None and invoices < 1:
             raise CommandError(f"--invoices {invoices} is invalid; give 1 or more.")
         if report:
-            _check_writable(Path(report))
-            if Path(report).resolve() == source.resolve():
-                raise CommandError(f"--report {report} is the file to replay; give another "
-                                   "file name for the report.")
+            _check_report_path(Path(report), source)
         replay_options = ReplayOptions(
             path=source, start=_date(start) if start else None,
             end=_date(end) if end else None, invoices=invoices,
@@ -108,15 +109,15 @@ class Command(BaseCommand):
             raise CommandError(f"--from {start} is after --to {end}.")
         require_database_ready()
         if connection.vendor == "sqlite":
-            # The replay writes hundreds of megabytes. By default SQLite copies its
-            # write-ahead log into the database, with an fsync, every 1,000 pages
-            # (4 MB). Every 20,000 pages (80 MB) costs far fewer fsyncs, and each
-            # commit stays as durable as before.
-            # SQLite's default page cache is 2 MB; the year's database grows to about
-            # 500 MB, and each page read from the file costs a system call. 128 MB keeps
-            # the pages the replay keeps coming back to (items, open orders, indexes).
             with connection.cursor() as cursor:
+                # The replay writes hundreds of megabytes. By default SQLite copies its
+                # write-ahead log into the database, with an fsync, every 1,000 pages
+                # (4 MB). Every 20,000 pages (80 MB) costs far fewer fsyncs, and each
+                # commit stays as durable as before.
                 cursor.execute("PRAGMA wal_autocheckpoint=20000")
+                # SQLite's default page cache is 2 MB, the year's database grows to
+                # about 500 MB, and each page read from the file is a system call. 128 MB
+                # keeps the pages the replay returns to (items, open orders, indexes).
                 cursor.execute("PRAGMA cache_size=-131072")
         with _quiet_notices():
             try:
