@@ -24,9 +24,13 @@ class PurchaseRequest(models.Model):
     back-ordered units.
     """
 
-    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="purchase_requests")
+    # item and vendor lead indexes in Meta.indexes; an index of their own would only
+    # add writes.
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="purchase_requests",
+                             db_index=False)
     vendor = models.ForeignKey(
-        Vendor, null=True, blank=True, on_delete=models.PROTECT, related_name="purchase_requests")
+        Vendor, null=True, blank=True, on_delete=models.PROTECT, related_name="purchase_requests",
+        db_index=False)
     quantity = models.IntegerField()
     served = models.IntegerField(default=0)
     order_line = models.ForeignKey(
@@ -94,7 +98,9 @@ class PurchaseOrder(models.Model):
 class PurchaseOrderLine(models.Model):
     purchase_order = models.ForeignKey(
         PurchaseOrder, on_delete=models.CASCADE, related_name="lines")
-    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="po_lines")
+    # Leads the (item, purchase_order) index below.
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="po_lines",
+                             db_index=False)
     quantity = models.IntegerField()
     received = models.IntegerField(default=0)
     cost = models.DecimalField(max_digits=12, decimal_places=2)

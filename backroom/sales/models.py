@@ -34,7 +34,9 @@ class Order(models.Model):
 
     number = models.CharField(max_length=20, unique=True)
     type = models.CharField(max_length=20, choices=OrderType.choices)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    # Leads the (customer, -id) index below.
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders",
+                                 db_index=False)
     status = models.CharField(
         max_length=20, choices=OrderStatus.choices, default=OrderStatus.ON_HOLD)
     subtotal = models.DecimalField(max_digits=12, decimal_places=2, default=0)
@@ -86,7 +88,9 @@ class OrderLine(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveIntegerField()
-    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="order_lines")
+    # Leads the (item, order) index below.
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="order_lines",
+                             db_index=False)
     description = models.CharField(max_length=300)
     quantity = models.IntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
