@@ -84,7 +84,11 @@ class Survey:
 
 
 def survey(invoices: Iterable[Invoice]) -> Survey:
-    """Read the invoices once and collect each stock code's description, price and demand."""
+    """Read the invoices once and collect each stock code's description, price and demand.
+
+    Rows with quantity 0 are counted but add nothing to their stock code, because the
+    replay rejects them. A code whose rows all have quantity 0 becomes no item.
+    """
     result = Survey()
     for invoice in invoices:
         result.invoices += 1
@@ -92,6 +96,8 @@ def survey(invoices: Iterable[Invoice]) -> Survey:
         result.last_at = invoice.at
         for row in invoice.rows:
             result.rows += 1
+            if not row.quantity:
+                continue
             code = result.codes.get(row.stock_code)
             if code is None:
                 code = result.codes[row.stock_code] = CodeSurvey(row.stock_code)

@@ -311,6 +311,25 @@ def test_replay_rejects_zero_quantity_row(tmp_path, quiet_mail):
     assert report["engine_errors"] == {}
 
 
+@pytest.mark.django_db
+def test_replay_makes_no_item_of_zero_rows(tmp_path, quiet_mail):
+    # GLOVES and POST have only rows with quantity 0, and the CUP's first row has 0 too.
+    source = _log(tmp_path, MUG,
+                  "536366,22633,GLOVES,0,2010-12-01 08:28:00,1.85,17851,United Kingdom\n",
+                  "536366,POST,POSTAGE,0,2010-12-01 08:28:00,18.00,17851,United Kingdom\n",
+                  "536366,21733,OLD CUP,0,2010-12-01 08:28:00,1.25,17851,United Kingdom\n",
+                  "536367,21733,CUP,4,2010-12-01 08:30:00,1.25,17852,United Kingdom\n")
+
+    report = Replay(ReplayOptions(path=source, progress=False)).run()
+
+    assert report["rejected"]["reasons"]["quantity 0"]["rows"] == 3
+    assert report["catalog"]["items"] == {"created": 2}
+    assert report["catalog"]["charges"] == 0
+    assert sorted(Item.objects.values_list("sku", "description")) == [
+        ("21733", "CUP"), ("85123A", "MUG")]
+    assert report["engine_errors"] == {}
+
+
 @pytest.mark.parametrize(("rows", "words"), [
     (["536365,85123A,MUG,abc,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"],
      "line 2: Quantity 'abc' is not a whole number"),
