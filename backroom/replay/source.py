@@ -106,12 +106,18 @@ def read_rows(path: Path | str) -> Iterator[RetailRow]:
     try:
         with gzip.open(path, "rb") as raw:
             # utf-8-sig drops a byte-order mark before the header, if there is one.
-            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            # Each invalid byte decodes to a lone surrogate, so that the header check and
+            # _row can name the line that has it.
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape",
+                                    newline="")
             reader = csv.reader(text)
             header = next(reader, None)
             if header is None:
                 raise SourceError(f"{path} is empty; give the transaction log, for example "
                                   "online_retail.csv.gz.")
+            for value in header:
+                if (byte := _invalid_byte(value)) is not None:
+                    raise SourceError(f"{path}, line 1: the header {_invalid_byte_message(byte)}")
             if tuple(header) != COLUMNS:
                 raise SourceError(
                     f"{path}: expected the header {','.join(COLUMNS)}, found "
@@ -126,7 +132,7 @@ def read_rows(path: Path | str) -> Iterator[RetailRow]:
                         "file by InvoiceDate, keeping each invoice's rows together.")
                 previous = row
                 yield row
-    except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error) as error:
+    except (OSError, EOFError, zlib.error, csv.Error) as error:
         # gzip.BadGzipFile is an OSError; a truncated file raises EOFError.
         raise SourceError(
             f"{path} cannot be read as a gzip-compressed UTF-8 CSV file ({error}); give the "
@@ -147,6 +153,10 @@ def _row(number: int, fields: list[str], path: Path | str) -> RetailRow:
     if len(fields) != len(COLUMNS):
         raise SourceError(f"{where}: expected {len(COLUMNS)} cells, found {len(fields)}; check "
                           "the row's commas and quotes.")
+    if not "".join(fields).isascii():
+        for name, value in zip(COLUMNS, fields, strict=True):
+            if (byte := _invalid_byte(value)) is not None:
+                raise SourceError(f"{where}: {name} {_invalid_byte_message(byte)}")
     if any("\x00" in value for value in fields):
         raise SourceError(f"{where}: a cell contains a NUL character, which is invalid in a "
                           "CSV file; remove it.")
@@ -179,6 +189,24 @@ def _row(number: int, fields: list[str], path: Path | str) -> RetailRow:
         number=number, invoice=invoice, stock_code=code, description=description.strip(),
         quantity=int(quantity), at=moment, unit_price=unit_price, customer=customer,
         country=country)
+
+
+# The lone surrogates U+DC80 to U+DCFF, which errors="surrogateescape" decodes the
+# invalid bytes 0x80 to 0xFF to.
+ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def _invalid_byte(text: str) -> int | None:
+    """Return the first invalid UTF-8 byte that `text` was decoded from, or None."""
+    if text.isascii():
+        return None
+    escaped = ESCAPED_BYTE.search(text)
+    return ord(escaped.group()) - 0xDC00 if escaped else None
+
+
+def _invalid_byte_message(byte: int) -> str:
+    return (f"contains the byte 0x{byte:02X}, which is invalid in UTF-8 text; save the file "
+            "as UTF-8 and compress it again with gzip.")
 
 
 def _customer_id(text: str) -> str:
