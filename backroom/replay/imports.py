@@ -2,14 +2,14 @@
 
 A file's header names its columns; each column maps to a field by its name
 or one of the field's aliases (only letters and digits count, in any case), and
-`column_overrides` can map any header to a field, which then takes precedence
-over a header that matches that field by name or alias. A row with more cells
-than the header is invalid. Every row is checked
-first and then written through the catalog and customer services, each in
-its own savepoint inside one transaction. When any row is invalid nothing
-is written, unless `skip_invalid` is set: then the valid rows are written
-and the others listed. A dry run checks and counts everything, then rolls
-back.
+`column_overrides` can map any header to one or more fields, which then take
+precedence over a header that matches them by name or alias. A mapped header
+supplies only the fields mapped to it. A row with more cells than the header
+is invalid. Every row is checked first and then written through the catalog
+and customer services, each in its own savepoint inside one transaction. When
+any row is invalid nothing is written, unless `skip_invalid` is set: then the
+valid rows are written and the others listed. A dry run checks and counts
+everything, then rolls back.
 """
 
 import csv
@@ -114,6 +114,11 @@ def _column_key(header: str) -> str:
     return re.sub(r"[^a-z0-9]", "", header.lower())
 
 
+def same_header(first: str, second: str) -> bool:
+    """Return whether two header names match one column, compared on letters and digits."""
+    return _column_key(first) == _column_key(second)
+
+
 ITEM_COLUMNS = (
     Column("sku", required=True, aliases=("item", "stock_code", "stockcode", "code")),
     Column("description", required=True, aliases=("name", "title")),
@@ -164,20 +169,69 @@ KINDS = {
 # ---------------------------------------------------------------- reading and parsing
 
 
-def map_columns(kind: ImportKind, header: list[str],
-                overrides: dict[str, str] | None = None) -> tuple[dict[int, Column], list[str]]:
-    """Map header positions to columns; return the mapping and the ignored headers.
+def map_columns(kind: ImportKind, header: list[str], overrides: dict[str, str] | None = None
+                ) -> tuple[list[tuple[int, Column]], list[str]]:
+    """Map header positions to columns; return the (position, column) pairs and the
+    ignored headers.
 
-    A header mapped to a field in `overrides` takes that field, and a header that
-    matches the same field by name or alias is then ignored. Raise ValidationFailed
-    when an override names an unknown field or a header the file lacks, a required
-    column is missing or two headers map to the same field.
+    A header that `overrides` names supplies the fields mapped to it there and no
+    other, and several fields may share it. A header that matches one of those
+    fields by name or alias is then ignored. Raise ValidationFailed when an
+    override names an unknown field or a header the file lacks, a required column
+    is missing or two headers map to the same field.
     """
-    forced = {_column_key(header_name): field_name
-              for field_name, header_name in (overrides or {}).items()}
+    overrides = overrides or {}
     columns = {known.name: known for known in kind.columns}
+    _overrides_check(kind, header, overrides)
+    forced: dict[str, list[str]] = {}
+    for field_name, header_name in overrides.items():
+        forced.setdefault(_column_key(header_name), []).append(field_name)
+
+    mapping: list[tuple[int, Column]] = []
+    ignored: list[str] = []
+    seen: dict[str, str] = {}
+    # Fields that a header matches by name or alias but does not supply, because
+    # an override maps that header to other fields.
+    displaced: dict[str, str] = {}
+    for position, header_name in enumerate(header):
+        key = _column_key(header_name)
+        natural = kind.column_for(header_name)
+        if key in forced:
+            matched = [columns[field_name] for field_name in forced[key]]
+            if natural is not None and natural.name not in overrides:
+                displaced.setdefault(natural.name, header_name)
+        elif natural is not None and natural.name not in overrides:
+            matched = [natural]
+        else:
+            ignored.append(header_name)
+            continue
+        for column in matched:
+            if column.name in seen:
+                raise ValidationFailed(
+                    f"Columns '{seen[column.name]}' and '{header_name}' both map to the field "
+                    f"'{column.name}'; remove one or map it explicitly.", field=column.name)
+            seen[column.name] = header_name
+            mapping.append((position, column))
+    missing = [known.name for known in kind.columns if known.required and known.name not in seen]
+    if missing:
+        hints = "".join(
+            f" Column '{displaced[name]}' would supply {name}, but a column mapping reads it "
+            f"into other fields only; add --column {name}={displaced[name]} to read {name} "
+            "from it as well."
+            for name in missing if name in displaced)
+        raise ValidationFailed(
+            f"The file has no column for {', '.join(missing)}; the header is "
+            f"{','.join(header)!r}. Rename the column or map it with --column.{hints}",
+            field=missing[0])
+    return mapping, ignored
+
+
+def _overrides_check(kind: ImportKind, header: list[str], overrides: dict[str, str]) -> None:
+    """Raise ValidationFailed when an override names a field the kind lacks or a header
+    the file lacks."""
+    columns = [known.name for known in kind.columns]
     header_keys = {_column_key(header_name) for header_name in header}
-    for field_name, header_name in (overrides or {}).items():
+    for field_name, header_name in overrides.items():
         if field_name not in columns:
             raise ValidationFailed(
                 f"Unknown {kind.name} field '{field_name}' in a column mapping; use one of "
@@ -187,31 +241,6 @@ def map_columns(kind: ImportKind, header: list[str],
                 f"The file has no column '{header_name}' for the column mapping "
                 f"{field_name}={header_name}; its headers are {', '.join(header)}. Map "
                 f"{field_name} to one of those.", field="columns")
-    forced_fields = set(forced.values())
-
-    mapping: dict[int, Column] = {}
-    ignored: list[str] = []
-    seen: dict[str, str] = {}
-    for position, header_name in enumerate(header):
-        key = _column_key(header_name)
-        column: Column | None = columns[forced[key]] if key in forced \
-            else kind.column_for(header_name)
-        if column is None or (key not in forced and column.name in forced_fields):
-            ignored.append(header_name)
-            continue
-        if column.name in seen:
-            raise ValidationFailed(
-                f"Columns '{seen[column.name]}' and '{header_name}' both map to the field "
-                f"'{column.name}'; remove one or map it explicitly.", field=column.name)
-        seen[column.name] = header_name
-        mapping[position] = column
-    missing = [known.name for known in kind.columns if known.required and known.name not in seen]
-    if missing:
-        raise ValidationFailed(
-            f"The file has no column for {', '.join(missing)}; the header is "
-            f"{','.join(header)!r}. Rename the column or map it with --column.",
-            field=missing[0])
-    return mapping, ignored
 
 
 def parse_value(column: Column, text: str) -> tuple[Any, tuple[str, str] | None]:
@@ -260,7 +289,7 @@ def parse_value(column: Column, text: str) -> tuple[Any, tuple[str, str] | None]
     return text, None
 
 
-def parse_rows(kind: ImportKind, mapping: dict[int, Column], header_size: int,
+def parse_rows(kind: ImportKind, mapping: list[tuple[int, Column]], header_size: int,
                records: Iterable[tuple[int, list[str]]]
                ) -> Iterable[tuple[int, dict[str, Any], list[Problem]]]:
     """Parse each record into field values, with the problems found in its cells.
@@ -275,7 +304,7 @@ def parse_rows(kind: ImportKind, mapping: dict[int, Column], header_size: int,
             problems.append(_too_many_cells(row_number, cells, header_size))
             yield row_number, values, problems
             continue
-        for position, column in mapping.items():
+        for position, column in mapping:
             text = cells[position] if position < len(cells) else ""
             value, problem = parse_value(column, text)
             if problem is not None:

@@ -537,3 +537,52 @@ def test_import_command_names_replaced_column(owner, tmp_path):
 
     assert "column 'price' ignored: --column reads the field 'price' from 'RRP'" \
         in output.getvalue()
+
+
+@pytest.mark.django_db
+def test_import_command_rejects_field_mapped_twice(owner, tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_text("sku,description,RRP,Retail\nZ1,Zebra mug,6.50,5.00\n")
+
+    with pytest.raises(CommandError) as raised:
+        call_command("import", "items", str(path), "--column", "price=RRP",
+                     "--column", "price=Retail", verbosity=0)
+
+    assert "gives the field 'price' twice, from the columns 'RRP' and 'Retail'" \
+        in str(raised.value)
+    assert not Item.objects.exists()
+
+
+@pytest.mark.django_db
+def test_import_command_accepts_same_mapping_twice(owner, tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_text("sku,description,RRP,Retail\nZ1,Zebra mug,6.50,5.00\n")
+
+    call_command("import", "items", str(path), "--column", "price=RRP",
+                 "--column", "price=rrp", verbosity=0, stdout=io.StringIO())
+
+    assert Item.objects.get(sku="Z1").price == Decimal("6.50")
+
+
+@pytest.mark.django_db
+def test_column_mapping_reads_one_header_twice(owner):
+    text = "Code,Title,RRP\nZ2,Zebra cup,6.50\n"
+
+    result = import_text(user=owner, kind_name="items", text=text, column_overrides={
+        "sku": "Code", "vendor_sku": "Code", "description": "Title", "price": "RRP"})
+
+    assert result.created == 1
+    assert Item.objects.get(sku="Z2").vendor_sku == "Z2"
+
+
+@pytest.mark.django_db
+def test_column_mapping_names_displaced_field(owner):
+    text = "sku,description,price\nZ3,Zebra plate,4.00\n"
+
+    with pytest.raises(ValidationFailed) as raised:
+        import_text(user=owner, kind_name="items", text=text,
+                    column_overrides={"vendor_sku": "sku"})
+
+    assert "no column for sku" in str(raised.value)
+    assert "add --column sku=sku to read sku from it as well" in str(raised.value)
+    assert not Item.objects.exists()

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from backroom.core.errors import BackroomError, PermissionDenied
 from backroom.core.management.database import require_database_ready
-from backroom.replay.imports import KINDS, ImportResult, import_file
+from backroom.replay.imports import KINDS, ImportResult, import_file, same_header
 from backroom.replay.users import acting_user
 
 MAX_LISTED_PROBLEMS = 50
@@ -108,10 +108,17 @@ def _count(number: int, noun: str) -> str:
 
 
 def _overrides(pairs: list[str]) -> dict[str, str]:
-    overrides = {}
+    """Parse the --column FIELD=HEADER pairs into a dict. A FIELD may repeat only with the
+    same HEADER."""
+    overrides: dict[str, str] = {}
     for pair in pairs:
         field, separator, header = pair.partition("=")
-        if not separator or not field.strip() or not header.strip():
+        field, header = field.strip(), header.strip()
+        if not separator or not field or not header:
             raise CommandError(f"--column '{pair}' is invalid; write it as FIELD=HEADER.")
-        overrides[field.strip()] = header.strip()
+        earlier = overrides.setdefault(field, header)
+        if not same_header(earlier, header):
+            raise CommandError(
+                f"--column gives the field '{field}' twice, from the columns '{earlier}' and "
+                f"'{header}'; give the field once, with the column to read it from.")
     return overrides
