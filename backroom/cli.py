@@ -17,11 +17,14 @@ def main(argv: list[str] | None = None) -> None:
     arguments = sys.argv[1:] if argv is None else list(argv)
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
 
+    if arguments and arguments[0] == "--version":
+        print(f"backroom {_package_version()}")
+        return
+    problem = settings_problem()
+    if problem is not None:
+        sys.exit(f"backroom: {problem}")
     if not arguments or arguments[0] in ("-h", "--help") or arguments == ["help"]:
         print(usage())
-        return
-    if arguments[0] == "--version":
-        print(f"backroom {_package_version()}")
         return
     if arguments == ["help", "--all"]:
         # Django's own `help` without arguments lists every command, Django's included.
@@ -36,6 +39,20 @@ def main(argv: list[str] | None = None) -> None:
 
         # Ready notices go out from background threads; let them finish.
         ready_notices_wait()
+
+
+def settings_problem() -> str | None:
+    """Load the settings; return the message of the environment variable they reject,
+    or None."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        # Reading a setting imports backroom.settings, which checks the environment.
+        settings.INSTALLED_APPS  # noqa: B018
+    except ImproperlyConfigured as error:
+        return str(error)
+    return None
 
 
 def usage() -> str:

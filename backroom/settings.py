@@ -12,31 +12,16 @@ BACKROOM_SMTP_TLS, BACKROOM_MAIL_FROM  outgoing mail for customer notices; witho
 """
 
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
 
+from backroom.configuration import home_create, home_folder, secret_key
+
 BASE_DIR = Path(__file__).resolve().parent
-HOME = Path(os.environ.get("BACKROOM_HOME", "backroom-data")).resolve()
-
-
-def _secret_key() -> str:
-    key = os.environ.get("BACKROOM_SECRET_KEY")
-    if key:
-        return key
-    path = HOME / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    HOME.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(50)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
-
-
-SECRET_KEY = _secret_key()
+HOME = home_folder()
+SECRET_KEY = secret_key(HOME)
 DEBUG = os.environ.get("BACKROOM_DEBUG", "") in {"1", "true", "yes"}
 ALLOWED_HOSTS = os.environ.get("BACKROOM_ALLOWED_HOSTS", "*").split(",")
 
@@ -95,7 +80,7 @@ TEMPLATES = [
 def _database() -> dict[str, Any]:
     url = os.environ.get("DATABASE_URL")
     if not url:
-        HOME.mkdir(parents=True, exist_ok=True)
+        home_create(HOME)
         url = f"sqlite:///{HOME / 'backroom.sqlite3'}"
     # Each server worker keeps its connection for up to 60 s, so a request does not
     # connect again (PostgreSQL) or reopen the file with an empty page cache (SQLite).

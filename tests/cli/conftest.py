@@ -152,6 +152,19 @@ def run_backroom_without_database(cli_env: dict[str, str]) -> RunBackroom:
     return _runner(cli_env)
 
 
+@pytest.fixture
+def run_backroom_with(cli_env: dict[str, str], tmp_path: Path) -> RunBackroom:
+    """Run `backroom ARGS...` in `tmp_path` with the environment variables of
+    `variables` set on top of `cli_env`."""
+
+    def run(variables: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*backroom_command(), *args], env={**cli_env, **variables}, input="",
+            capture_output=True, text=True, timeout=120, start_new_session=True, cwd=tmp_path)
+
+    return run
+
+
 @dataclass
 class Server:
     process: subprocess.Popen

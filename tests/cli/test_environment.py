@@ -1,0 +1,90 @@
+"""`backroom`, `./start` and the WSGI server with a BACKROOM_HOME they cannot use: one
+line that names the value, and no traceback."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+COMMANDS = [("init", "--password-file", "password.txt"), ("replay", "log.csv.gz"),
+            ("import", "items", "items.csv"), ("serve", "--port", "8999")]
+COMMAND_IDS = ["init", "replay", "import", "serve"]
+
+
+def _one_line_error(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 1, result.stdout
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("arguments", COMMANDS, ids=COMMAND_IDS)
+def test_home_that_is_file_rejected(run_backroom_with, tmp_path, arguments):
+    home = tmp_path / "home.txt"
+    home.write_text("not a folder\n")
+
+    message = _one_line_error(run_backroom_with({"BACKROOM_HOME": str(home)}, *arguments))
+
+    assert message.startswith(f"backroom: BACKROOM_HOME={home} is a file, not a folder. ")
+    assert "Set BACKROOM_HOME to a folder" in message
+
+
+@pytest.mark.parametrize("arguments", COMMANDS, ids=COMMAND_IDS)
+def test_home_that_cannot_be_created_rejected(run_backroom_with, tmp_path, arguments):
+    blocking_file = tmp_path / "home.txt"
+    blocking_file.write_text("not a folder\n")
+    home = blocking_file / "backroom"
+
+    message = _one_line_error(run_backroom_with({"BACKROOM_HOME": str(home)}, *arguments))
+
+    assert message.startswith(f"backroom: BACKROOM_HOME={home}: the folder cannot be created "
+                              f"({blocking_file} is a file). ")
+
+
+def test_relative_home_named_with_its_path(run_backroom_with, tmp_path):
+    (tmp_path / "home.txt").write_text("not a folder\n")
+
+    message = _one_line_error(run_backroom_with({"BACKROOM_HOME": "home.txt"}, "init"))
+
+    assert f"BACKROOM_HOME=home.txt ({tmp_path / 'home.txt'}) is a file" in message
+
+
+def test_start_rejects_home_that_is_file(tmp_path):
+    # A copy of ./start, so that nothing is installed into the repository's .venv
+    # if the check comes too late.
+    shutil.copy(REPOSITORY / "start", tmp_path / "start")
+    (tmp_path / ".ci").mkdir()
+    shutil.copy(REPOSITORY / ".ci" / "venv.sh", tmp_path / ".ci" / "venv.sh")
+    home = tmp_path / "home.txt"
+    home.write_text("not a folder\n")
+
+    result = subprocess.run(["bash", str(tmp_path / "start")], env={"PATH": "/usr/bin:/bin",
+                            "BACKROOM_HOME": str(home)}, capture_output=True, text=True,
+                            timeout=120, stdin=subprocess.DEVNULL)
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"BACKROOM_HOME={home} is a file, not a folder. ")
+    assert not (tmp_path / ".venv").exists()
+
+
+def test_wsgi_server_rejects_home_that_is_file(cli_env, tmp_path):
+    home = tmp_path / "home.txt"
+    home.write_text("not a folder\n")
+    # Gunicorn 25.1 and later would otherwise open a control socket under ~/.gunicorn.
+    config = tmp_path / "gunicorn.conf.py"
+    config.write_text("control_socket_disable = True\n")
+
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("gunicorn")), "backroom.wsgi:application",
+         "--config", str(config), "--bind", "127.0.0.1:0", "--workers", "1"],
+        env={**cli_env, "BACKROOM_HOME": str(home)}, capture_output=True, text=True,
+        timeout=120, stdin=subprocess.DEVNULL, start_new_session=True, cwd=tmp_path)
+
+    assert result.returncode == 4, result.stderr
+    assert f"backroom: BACKROOM_HOME={home} is a file, not a folder. " in result.stderr
+    assert "App failed to load" in result.stderr
+    assert "Traceback" not in result.stderr
