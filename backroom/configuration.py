@@ -6,12 +6,20 @@ traceback, and so does gunicorn serving backroom.wsgi.
 """
 
 import os
+import re
 import secrets
 from pathlib import Path
+from typing import Any
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 DEFAULT_HOME = "backroom-data"
+SQLITE_ENGINE = "django.db.backends.sqlite3"
+POSTGRESQL_ENGINE = "django.db.backends.postgresql"
+URL_FORMS = "sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/NAME"
+# The password between "USER:" and "@", hidden in messages.
+URL_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
 
 
 def home_folder() -> Path:
@@ -71,3 +79,56 @@ def secret_key(home: Path) -> str:
             f"The secret key file {path} cannot be read or written ({error.strerror or error}). "
             "Set BACKROOM_HOME to a folder you may write, or set BACKROOM_SECRET_KEY.") from None
     return key
+
+
+def database_parse(url: str, **options: Any) -> dict[str, Any]:
+    """Parse DATABASE_URL with dj-database-url, passing it `options`.
+
+    Raise ImproperlyConfigured unless the URL names a PostgreSQL database, or an
+    SQLite file in a folder that exists.
+    """
+    label = "DATABASE_URL=" + URL_PASSWORD.sub(r"\1***@", url)
+    try:
+        config: dict[str, Any] = dict(dj_database_url.parse(url, **options))
+    except dj_database_url.UnknownSchemeError:
+        config = {}
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{label} is not a valid URL. Check that the port is a number and that special "
+            "characters in the user name and password are percent-encoded (%40 for @), as "
+            "in postgresql://USER:PASSWORD@HOST:PORT/NAME.") from None
+    engine = config.get("ENGINE")
+    if engine not in (SQLITE_ENGINE, POSTGRESQL_ENGINE):
+        scheme, separator, _ = url.partition("://")
+        problem = (f"names a database that Backroom does not support (scheme '{scheme}')"
+                   if separator and scheme else "is not a database URL")
+        raise ImproperlyConfigured(f"{label} {problem}. Give {URL_FORMS}.")
+    if engine == POSTGRESQL_ENGINE:
+        if not config["NAME"] and "service" not in config.get("OPTIONS", {}):
+            raise ImproperlyConfigured(
+                f"{label} names no database. Add its name after the last slash, as in "
+                "postgresql://USER@HOST:PORT/NAME.")
+        return config
+    _sqlite_path_check(label, url, config["NAME"])
+    return config
+
+
+def _sqlite_path_check(label: str, url: str, name: str) -> None:
+    if name == ":memory:":
+        # Only the URL sqlite://:memory: selects an in-memory database on purpose, because
+        # dj-database-url also reads sqlite:// and sqlite:/// as one.
+        if url != "sqlite://:memory:":
+            raise ImproperlyConfigured(
+                f"{label} names no file. Give sqlite:///PATH, such as "
+                "sqlite:///backroom-data/backroom.sqlite3.")
+        return
+    path = Path(name).resolve()
+    if path.is_dir():
+        raise ImproperlyConfigured(
+            f"{label} names the folder {path}, not a file. Give the path of the database "
+            f"file, such as sqlite:///{path / 'backroom.sqlite3'}.")
+    if not path.parent.is_dir():
+        problem = "is a file" if path.parent.exists() else "does not exist"
+        raise ImproperlyConfigured(
+            f"{label} names a file in the folder {path.parent}, which {problem}. Create the "
+            "folder, or give a path in a folder that exists.")

@@ -15,9 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import dj_database_url
-
-from backroom.configuration import home_create, home_folder, secret_key
+from backroom.configuration import database_parse, home_create, home_folder, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent
 HOME = home_folder()
@@ -85,8 +83,7 @@ def _database() -> dict[str, Any]:
     # Each server worker keeps its connection for up to 60 s, so a request does not
     # connect again (PostgreSQL) or reopen the file with an empty page cache (SQLite).
     # The health check replaces a PostgreSQL connection that the server has closed.
-    config: dict[str, Any] = dict(
-        dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
+    config = database_parse(url, conn_max_age=60, conn_health_checks=True)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # IMMEDIATE takes the write lock when a transaction starts, so two
         # terminals never both read and then fail to upgrade to a write.

@@ -1,5 +1,5 @@
-"""`backroom`, `./start` and the WSGI server with a BACKROOM_HOME they cannot use: one
-line that names the value, and no traceback."""
+"""`backroom`, `./start` and the WSGI server with a BACKROOM_HOME or DATABASE_URL they
+cannot use: one line that names the value, and no traceback."""
 
 import shutil
 import subprocess
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 REPOSITORY = Path(__file__).resolve().parents[2]
+URL_FORMS = "Give sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/NAME."
 COMMANDS = [("init", "--password-file", "password.txt"), ("replay", "log.csv.gz"),
             ("import", "items", "items.csv"), ("serve", "--port", "8999")]
 COMMAND_IDS = ["init", "replay", "import", "serve"]
@@ -51,6 +52,37 @@ def test_relative_home_named_with_its_path(run_backroom_with, tmp_path):
     message = _one_line_error(run_backroom_with({"BACKROOM_HOME": "home.txt"}, "init"))
 
     assert f"BACKROOM_HOME=home.txt ({tmp_path / 'home.txt'}) is a file" in message
+
+
+DATABASE_URLS = [
+    ("mysql2://shop:Secret-9@127.0.0.1/store",
+     "DATABASE_URL=mysql2://shop:***@127.0.0.1/store names a database that Backroom does not "
+     f"support (scheme 'mysql2'). {URL_FORMS}"),
+    ("foo://", f"DATABASE_URL=foo:// names a database that Backroom does not support "
+               f"(scheme 'foo'). {URL_FORMS}"),
+    ("backroom.sqlite3", f"DATABASE_URL=backroom.sqlite3 is not a database URL. {URL_FORMS}"),
+    ("postgresql://shop:Secret-9@127.0.0.1:port/store",
+     "DATABASE_URL=postgresql://shop:***@127.0.0.1:port/store is not a valid URL. Check that "
+     "the port is a number"),
+    ("postgresql://shop@127.0.0.1/", "DATABASE_URL=postgresql://shop@127.0.0.1/ names no "
+                                     "database."),
+    ("sqlite:///", "DATABASE_URL=sqlite:/// names no file."),
+    ("sqlite:///missing/backroom.sqlite3",
+     "DATABASE_URL=sqlite:///missing/backroom.sqlite3 names a file in the folder "
+     "{tmp_path}/missing, which does not exist. Create the folder"),
+    ("sqlite:///.", "DATABASE_URL=sqlite:///. names the folder {tmp_path}, not a file."),
+]
+
+
+@pytest.mark.parametrize(("url", "words"), DATABASE_URLS, ids=[
+    "unsupported scheme", "unknown scheme", "no scheme", "port not a number", "no database name",
+    "no sqlite path", "no sqlite folder", "sqlite folder"])
+@pytest.mark.parametrize("arguments", COMMANDS, ids=COMMAND_IDS)
+def test_database_url_rejected(run_backroom_with, tmp_path, arguments, url, words):
+    message = _one_line_error(run_backroom_with({"DATABASE_URL": url}, *arguments))
+
+    assert words.format(tmp_path=tmp_path) in message
+    assert "Secret-9" not in message
 
 
 def test_start_rejects_home_that_is_file(tmp_path):
