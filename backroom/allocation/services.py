@@ -66,44 +66,99 @@ NOTICE_FIELDS = ("receipt", "source", "order", "order_line", "customer", "item",
                  "order_status", "created_at")
 
 
+@dataclass(frozen=True)
+class Offer:
+    """Units of one locked item offered to its waiting customers.
+
+    With `po_line`, the requests on that PO line go first (a receipt).
+    """
+
+    item: Item
+    units: int
+    po_line: PurchaseOrderLine | None = None
+
+
 def stock_offer(item: Item, units: int, audit: AuditLog, *, source: str,
                 receipt: Receipt | None = None, po_line: PurchaseOrderLine | None = None,
                 exclude_line_ids: frozenset[int] = frozenset()) -> OfferResult:
     """Give `units` newly free units of a locked item to the customers waiting for them.
 
-    With `po_line`, the requests on that PO line go first (a receipt). What
-    no waiting customer needs stays available. `source` names the cause for
-    the notices and the timeline ("receipt", "adjustment", "return", ...).
-    Rows are read as plain values and written with a few set-based
-    statements, because a receipt can serve a thousand customers.
+    `stock_offers` describes the arguments; this is its single-item form.
     """
-    if units <= 0:
-        return OfferResult(leftover=max(units, 0))
+    return stock_offers([Offer(item, units, po_line)], audit, source=source, receipt=receipt,
+                        exclude_line_ids=exclude_line_ids)[0]
 
-    waiting = _waiting_requests(item, exclude_line_ids)
-    claims = [
-        Claim(request_id=request.request_id, quantity=request.quantity,
-              tier=_tier(request, po_line), priority=request.priority,
-              created_at=request.created_at)
-        for request in waiting.values()
-    ]
-    allocations, leftover = allocate(units, claims, max_tier=TIER_OTHER)
-    if not allocations:
-        return OfferResult(leftover=leftover)
 
-    chosen = [(waiting[allocation.request_id], allocation.quantity)
-              for allocation in allocations]
-    orders = _orders_lock({request.order_id for request, _ in chosen})
-    lines = _lines_units(orders, {request.line_id for request, _ in chosen})
+def stock_offers(offers: list[Offer], audit: AuditLog, *, source: str,
+                 receipt: Receipt | None = None,
+                 exclude_line_ids: frozenset[int] = frozenset()) -> list[OfferResult]:
+    """Give newly free units of locked items to the customers waiting for them.
 
-    result = OfferResult(leftover=leftover)
+    Per item, the requests on the offer's PO line go first, then requests on
+    no PO, then the others, each by priority then age. What no waiting
+    customer needs stays available. `source` names the cause for the
+    notices and the timeline ("receipt", "adjustment", "return", ...).
+    Returns one result per offer, in order.
+
+    Rows are read as plain values and written with a few set-based
+    statements for all the offers together, because a receipt of a hundred
+    lines can serve a thousand customers. Offers of the same item are served
+    one after the other, each seeing what the one before it left waiting.
+    """
+    results: list[OfferResult] = [OfferResult() for _ in offers]
+    pending = list(enumerate(offers))
+    while pending:
+        batch: list[tuple[int, Offer]] = []
+        later: list[tuple[int, Offer]] = []
+        item_ids: set[int] = set()
+        for index, offer in pending:
+            (later if offer.item.pk in item_ids else batch).append((index, offer))
+            item_ids.add(offer.item.pk)
+        served = _offers_serve([offer for _, offer in batch], audit, source=source,
+                               receipt=receipt, exclude_line_ids=exclude_line_ids)
+        for (index, _), result in zip(batch, served, strict=True):
+            results[index] = result
+        pending = later
+    return results
+
+
+def _offers_serve(offers: list[Offer], audit: AuditLog, *, source: str,
+                  receipt: Receipt | None,
+                  exclude_line_ids: frozenset[int]) -> list[OfferResult]:
+    """Serve offers of distinct items, as `stock_offers` describes."""
+    results = [OfferResult(leftover=max(offer.units, 0)) for offer in offers]
+    positive = [(index, offer) for index, offer in enumerate(offers) if offer.units > 0]
+    if not positive:
+        return results
+
+    waiting = _waiting_requests([offer.item.pk for _, offer in positive],
+                                exclude_line_ids)
+    chosen: list[tuple[int, _Waiting, int]] = []
+    for index, offer in positive:
+        item_waiting = waiting.get(offer.item.pk, {})
+        claims = [
+            Claim(request_id=request.request_id, quantity=request.quantity,
+                  tier=_tier(request, offer.po_line), priority=request.priority,
+                  created_at=request.created_at)
+            for request in item_waiting.values()
+        ]
+        allocations, results[index].leftover = allocate(offer.units, claims,
+                                                        max_tier=TIER_OTHER)
+        chosen.extend((index, item_waiting[allocation.request_id], allocation.quantity)
+                      for allocation in allocations)
+    if not chosen:
+        return results
+
+    orders = _orders_lock({request.order_id for _, request, _ in chosen})
+    lines = _lines_units(orders, {request.line_id for _, request, _ in chosen})
+
     now = timezone.now()
-    receiving_line_id = po_line.pk if po_line is not None else None
     requests_after: dict[int, tuple[int, int, str, datetime]] = {}
     po_lines_after: dict[int, tuple[int]] = {}
     served_line_ids: dict[int, None] = {}
     notices = []
-    for request, quantity in chosen:
+    for index, request, quantity in chosen:
+        offer = offers[index]
         line = lines[request.line_id]
         if line.back_ordered < quantity:
             # The request covers more than the line waits for: a broken invariant.
@@ -114,25 +169,29 @@ def stock_offer(item: Item, units: int, audit: AuditLog, *, source: str,
         line.back_ordered -= quantity
         line.ready += quantity
         served_line_ids[request.line_id] = None
-        result.served += quantity
+        results[index].served += quantity
 
+        receiving_line_id = offer.po_line.pk if offer.po_line is not None else None
         requests_after[request.request_id] = _request_serve(
-            request, quantity, from_receipt=po_line is not None,
+            request, quantity, from_receipt=offer.po_line is not None,
             receiving_line_id=receiving_line_id, po_lines_after=po_lines_after, now=now)
-        audit.add("units_reserved", order=request.order_id, item=item,
-                  line=request.line_id, sku=item.sku, quantity=quantity, source=source,
+        audit.add("units_reserved", order=request.order_id, item=offer.item,
+                  line=request.line_id, sku=offer.item.sku, quantity=quantity, source=source,
                   request=request.request_id, receipt=receipt.number if receipt else None,
                   back_ordered_after=line.back_ordered, ready_after=line.ready)
-        notices.append((request, quantity))
+        notices.append((offer.item.pk, request, quantity))
 
-    if item.tracked:
-        item.reserved += result.served
-        Item.objects.filter(pk=item.pk).update(reserved=item.reserved)
+    reserved_after = {}
+    for index, offer in positive:
+        if offer.item.tracked and results[index].served:
+            offer.item.reserved += results[index].served
+            reserved_after[offer.item.pk] = (offer.item.reserved,)
+    update_values(Item, ["reserved"], reserved_after)
     update_values(OrderLine, ["back_ordered", "ready"], {
         line_id: (lines[line_id].back_ordered, lines[line_id].ready)
         for line_id in served_line_ids})
     update_values(PurchaseRequest, ["quantity", "served", "status", "updated_at"],
-                          requests_after)
+                  requests_after)
     update_values(PurchaseOrderLine, ["quantity"], po_lines_after)
 
     buckets: dict[int, list[Buckets]] = defaultdict(list)
@@ -141,12 +200,12 @@ def stock_offer(item: Item, units: int, audit: AuditLog, *, source: str,
     became_ready = order_sync(orders.values(), buckets=buckets)
     receipt_id = receipt.pk if receipt is not None else None
     insert_rows(ReceivingNotice, NOTICE_FIELDS, [
-        (receipt_id, source, request.order_id, request.line_id, request.customer_id, item.pk,
+        (receipt_id, source, request.order_id, request.line_id, request.customer_id, item_id,
          quantity, orders[request.order_id].status, now)
-        for request, quantity in notices])
+        for item_id, request, quantity in notices])
     for order in became_ready:
         audit.add("order_ready", order=order)
-    return result
+    return results
 
 
 def items_waited_for(item_ids: Iterable[int]) -> set[int]:
@@ -160,18 +219,23 @@ def items_waited_for(item_ids: Iterable[int]) -> set[int]:
         order_line__isnull=False, quantity__gt=0).values_list("item_id", flat=True))
 
 
-def _waiting_requests(item: Item, exclude_line_ids: frozenset[int]) -> dict[int, _Waiting]:
-    """Return the live customer requests of an item whose orders wait, by id."""
+def _waiting_requests(item_ids: list[int], exclude_line_ids: frozenset[int]
+                      ) -> dict[int, dict[int, _Waiting]]:
+    """Return the live customer requests of these items whose orders wait, by item and id."""
     rows = (
         PurchaseRequest.objects
-        .filter(item=item, status__in=[RequestStatus.OPEN, RequestStatus.ON_ORDER],
+        .filter(ids_in("item_id", item_ids),
+                status__in=[RequestStatus.OPEN, RequestStatus.ON_ORDER],
                 order_line__isnull=False, quantity__gt=0, order__status=OrderStatus.WAITING)
         .exclude(order_line_id__in=exclude_line_ids)
-        .values_list("pk", "quantity", "served", "status", "order_line_id", "order_id",
-                     "order__customer_id", "order__priority", "created_at", "po_line_id",
-                     "po_line__quantity", "po_line__purchase_order__status")
+        .values_list("item_id", "pk", "quantity", "served", "status", "order_line_id",
+                     "order_id", "order__customer_id", "order__priority", "created_at",
+                     "po_line_id", "po_line__quantity", "po_line__purchase_order__status")
     )
-    return {row[0]: _Waiting._make(row) for row in rows}
+    waiting: dict[int, dict[int, _Waiting]] = defaultdict(dict)
+    for row in rows:
+        waiting[row[0]][row[1]] = _Waiting._make(row[1:])
+    return waiting
 
 
 def _orders_lock(order_ids: set[int]) -> dict[int, Order]:

@@ -9,7 +9,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from backroom.accounts.permissions import require
-from backroom.allocation.services import items_waited_for, stock_offer
+from backroom.allocation.services import Offer, items_waited_for, stock_offer, stock_offers
 from backroom.catalog.locks import lock_items
 from backroom.catalog.models import Barcode, Item, StockAdjustment, Vendor
 from backroom.catalog.selectors import item_get, vendor_get
@@ -234,9 +234,8 @@ def items_count_in(*, user, counts: dict[str, int], reason: str) -> None:
                   on_hand_before=before, on_hand_after=item.on_hand)
     update_rows(Item, list(items.values()), ["on_hand"])
     insert_all(StockAdjustment, adjustments)
-    for item_id in sorted(items_waited_for(items)):
-        item = items[item_id]
-        stock_offer(item, counts[item.sku], audit, source="adjustment")
+    stock_offers([Offer(items[item_id], counts[items[item_id].sku])
+                  for item_id in sorted(items_waited_for(items))], audit, source="adjustment")
     audit.flush()
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from backroom.accounts.permissions import require
 from backroom.allocation.decide import receivable_quantity
-from backroom.allocation.services import items_waited_for, stock_offer
+from backroom.allocation.services import Offer, items_waited_for, stock_offers
 from backroom.catalog.locks import lock_items
 from backroom.catalog.models import Item
 from backroom.catalog.selectors import item_buckets_many, item_get, vendor_get
@@ -456,7 +456,7 @@ def _lines_receive(po: PurchaseOrder, arrived: list[tuple[PurchaseOrderLine, int
 
     A PO can have hundreds of lines, most for stock with no customer waiting, so
     the counters are written with one statement per table and only items
-    with waiting customers go through `stock_offer`.
+    with waiting customers are offered to them (`stock_offers`).
     """
     if not arrived:
         return
@@ -473,10 +473,9 @@ def _lines_receive(po: PurchaseOrder, arrived: list[tuple[PurchaseOrderLine, int
                        if items[po_line.item_id].tracked], ["on_hand"])
 
     waited_for = items_waited_for(po_line.item_id for po_line, _ in arrived)
-    for po_line, quantity in arrived:
-        if po_line.item_id in waited_for:
-            stock_offer(items[po_line.item_id], quantity, audit, source="receipt",
-                        receipt=receipt, po_line=po_line)
+    stock_offers([Offer(items[po_line.item_id], quantity, po_line)
+                  for po_line, quantity in arrived if po_line.item_id in waited_for],
+                 audit, source="receipt", receipt=receipt)
     _stock_requests_settle([po_line for po_line, _ in arrived], audit)
 
 

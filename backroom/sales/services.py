@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from backroom.accounts.permissions import has_permission, require
 from backroom.allocation.decide import LineRequest, decide_lines
-from backroom.allocation.services import stock_offer
+from backroom.allocation.services import Offer, stock_offer, stock_offers
 from backroom.catalog.locks import lock_items
 from backroom.catalog.models import Item, Vendor
 from backroom.catalog.selectors import item_get
@@ -641,9 +641,8 @@ def order_void(*, user, number: str, refund: str = "original_tender", reason: st
     Order.objects.filter(pk=order.pk).update(voided_at=order.voided_at)
     order_sync([order], {order.pk: lines})
     audit.add("order_voided", order=order, reason=reason)
-    for item_id, units in sorted(released.items()):
-        if items[item_id].tracked and units:
-            stock_offer(items[item_id], units, audit, source="released")
+    stock_offers([Offer(items[item_id], units) for item_id, units in sorted(released.items())
+                  if items[item_id].tracked and units], audit, source="released")
     order.refresh_from_db()
     _refund_excess(order, refund, user, audit, reason=reason)
     audit.flush()

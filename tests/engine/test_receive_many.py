@@ -4,10 +4,15 @@ and PO line quantities, receiving notices and audit events."""
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from backroom.allocation.services import Offer, stock_offers
+from backroom.catalog.locks import lock_items
 from backroom.catalog.models import Item
 from backroom.catalog.services import item_adjust_stock
+from backroom.core.audit import AuditLog
 from backroom.core.invariants import invariant_violations
 from backroom.core.models import Event
 from backroom.customers.models import Customer
@@ -117,6 +122,77 @@ def test_several_lines_of_one_order(owner, customer, other_customer, lamp, vase)
         (lamps_only.pk, 1, "ready"), (lamps_only.pk, 1, "ready")]
     ready_events = Event.objects.filter(action="order_ready")
     assert list(ready_events.values_list("order_id", flat=True)) == [lamps_only.pk]
+    assert invariant_violations() == []
+
+
+def test_receipt_of_two_items_readies_order(owner, customer, other_customer, lamp, vase):
+    """Both items of one order arrive in one receipt: the order turns ready once."""
+    both = back_order(owner, customer, ("L", 1), ("V", 2))
+    vase_only = back_order(owner, other_customer, ("V", 1))
+    po = submitted_po(owner, include_purchase_requests=True)
+    lines = {line.item.sku: line for line in po.lines.select_related("item")}
+
+    receipt = purchase_order_receive(user=owner, number=po.number, lines=[
+        ReceiveLineInput(line_id=lines["L"].pk, quantity=1),
+        ReceiveLineInput(line_id=lines["V"].pk, quantity=2)])
+
+    assert status_of(both) == "ready"
+    assert status_of(vase_only) == "waiting"
+    notices = ReceivingNotice.objects.filter(receipt=receipt)
+    assert sorted((notice.item_id, notice.quantity, notice.order_status)
+                  for notice in notices) == [(lamp.pk, 1, "ready"), (vase.pk, 2, "ready")]
+    assert list(Event.objects.filter(action="order_ready")
+                .values_list("order_id", flat=True)) == [both.pk]
+    lamp.refresh_from_db()
+    vase.refresh_from_db()
+    assert (lamp.on_hand, lamp.reserved) == (1, 1)
+    assert (vase.on_hand, vase.reserved) == (2, 2)
+    assert invariant_violations() == []
+
+
+def test_receipt_statements_do_not_grow_with_items(owner, customer, vendor):
+    """Serving a waiting order from one item or from five takes as many statements."""
+    skus = [f"K{index}" for index in range(8)]
+    for sku in skus:
+        Item.objects.create(sku=sku, description=f"kettle {sku}", price=Decimal("10.00"),
+                            vendor=vendor, on_hand=0, taxable=False)
+    order = back_order(owner, customer, *[(sku, 1) for sku in skus])
+    po = submitted_po(owner, include_purchase_requests=True)
+    lines = {line.item.sku: line for line in po.lines.select_related("item")}
+
+    def statements(receive_skus: list[str]) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            purchase_order_receive(user=owner, number=po.number, lines=[
+                ReceiveLineInput(line_id=lines[sku].pk, quantity=1) for sku in receive_skus])
+        return len(queries.captured_queries)
+
+    one_item = statements(skus[:1])
+    five_items = statements(skus[1:6])
+
+    assert five_items == one_item
+    assert status_of(order) == "waiting"
+    assert order.lines.filter(ready=1).count() == 6
+    assert invariant_violations() == []
+
+
+def test_offers_of_one_item_served_in_turn(owner, customer, other_customer, lamp):
+    """Two offers of the same item: the second serves whom the first left waiting."""
+    first = back_order(owner, customer, ("L", 1))
+    second = back_order(owner, other_customer, ("L", 1))
+    Item.objects.filter(pk=lamp.pk).update(on_hand=3)
+
+    with transaction.atomic():
+        locked = lock_items([lamp.pk])[lamp.pk]
+        audit = AuditLog(owner)
+        results = stock_offers([Offer(locked, 1), Offer(locked, 2)], audit,
+                               source="adjustment")
+        audit.flush()
+
+    assert [(result.served, result.leftover) for result in results] == [(1, 0), (1, 1)]
+    assert status_of(first) == "ready"
+    assert status_of(second) == "ready"
+    lamp.refresh_from_db()
+    assert lamp.reserved == 2
     assert invariant_violations() == []
 
 
