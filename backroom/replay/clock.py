@@ -46,6 +46,10 @@ class SimulatedClock:
         ClockMark.objects.bulk_create(self._pending, batch_size=500)
         self._pending = []
 
+    def discard(self) -> None:
+        """Drop the marks not yet written, those of a batch that rolled back."""
+        self._pending = []
+
 
 def restamped_columns() -> list[tuple[str, str]]:
     """Return (table, column) of every business timestamp the replay moves."""
@@ -69,17 +73,32 @@ def restamp(clock: SimulatedClock) -> int:
     clock.flush()
     if clock.first_real is None:
         return 0
+    return restamp_between(clock.run, clock.first_real, None)
+
+
+def restamp_between(run: ReplayRun, since: datetime.datetime,
+                    until: datetime.datetime | None) -> int:
+    """Move the timestamps from `since` to `until`, both included, to the simulated
+    time of the run's latest mark at or before each; return the number of rows changed.
+
+    With `until` None the range has no end.
+    """
     quote = connection.ops.quote_name
     mark_table = quote(ClockMark._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
     changed = 0
     with transaction.atomic(), connection.cursor() as cursor:
         for table, column in restamped_columns():
             target = f"{quote(table)}.{quote(column)}"
+            bounds, values = f"{target} >= %s", [adapt(since)]
+            if until is not None:
+                bounds += f" AND {target} <= %s"
+                values.append(adapt(until))
             cursor.execute(
                 f"UPDATE {quote(table)} SET {quote(column)} = ("
                 f"SELECT m.sim_at FROM {mark_table} m WHERE m.run_id = %s "
                 f"AND m.real_at <= {target} ORDER BY m.real_at DESC LIMIT 1) "
-                f"WHERE {target} >= %s",
-                [clock.run.pk, connection.ops.adapt_datetimefield_value(clock.first_real)])
+                f"WHERE {bounds}",
+                [run.pk, *values])
             changed += max(cursor.rowcount, 0)
     return changed

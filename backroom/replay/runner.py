@@ -23,6 +23,8 @@ user (an owner). The simulated store works like this:
 
 The replay commits about every half second. Each service call inside runs in
 its own atomic block, a savepoint of that transaction, as at the counter.
+Each commit also carries the batch's clock marks and the run's progress (see
+backroom.replay.runs), so an interrupted run can be restamped and recorded.
 """
 
 import dataclasses
@@ -30,6 +32,7 @@ import datetime
 import heapq
 import itertools
 import logging
+import signal
 import time
 import zlib
 from collections.abc import Iterator
@@ -38,8 +41,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import DatabaseError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -69,8 +72,24 @@ from backroom.purchasing.services import (
 from backroom.replay.clock import SimulatedClock, restamp
 from backroom.replay.models import ReplayRun
 from backroom.replay.report import ReplayStats, highest_ids, report_build
+from backroom.replay.runs import (
+    ReplayRejected,
+    finish_unfinished_runs,
+    held,
+    next_steps,
+    overlap_rejection_reason,
+    record_interruption,
+    replay_lock,
+)
 from backroom.replay.source import SOURCE_TIME_ZONE, Invoice, RetailRow, read_invoices
-from backroom.replay.store import catalog_build, store_rejection_reason, survey
+from backroom.replay.store import (
+    CatalogResult,
+    Survey,
+    catalog_build,
+    store_rejection_reason,
+    survey,
+)
+from backroom.replay.upserts import RowInvalid
 from backroom.replay.users import replay_user
 from backroom.sales.models import Order, OrderLine, OrderStatus, OrderType
 from backroom.sales.payments import PaymentInput
@@ -87,8 +106,21 @@ COMMIT_SECONDS = 0.5
 MATCH_WINDOW = 200
 
 
-class ReplayRejected(Exception):
-    """The store cannot take the replay; nothing was written."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread as Ctrl+C raises KeyboardInterrupt.
+
+    A KeyboardInterrupt subclass, so that psycopg cancels a running query for
+    it as for Ctrl+C.
+    """
+
+
+class ReplayInterrupted(Exception):
+    """The replay stopped early; what it committed stays, recorded and restamped."""
+
+    def __init__(self, message: str, report: dict[str, Any], exit_status: int) -> None:
+        super().__init__(message)
+        self.report = report
+        self.exit_status = exit_status
 
 
 @dataclass(frozen=True)
@@ -142,74 +174,158 @@ class Replay:
     # ------------------------------------------------------------ the run
 
     def run(self) -> dict[str, Any]:
-        """Replay the selected invoices and return the report."""
+        """Replay the selected invoices and return the report.
+
+        Raises ReplayRejected, before writing anything, when the store cannot
+        take the replay, and ReplayInterrupted when the run stops early (Ctrl+C,
+        SIGTERM, an engine error) after it began to write.
+        """
         started = time.perf_counter()
-        # The survey reads the whole selection first, so an unreadable file or an
-        # empty range stops the replay before it writes anything.
-        found = survey(self._invoices())
-        if not found.invoices:
-            return {"invoices": {"distinct": 0}, "lines": {"read": 0}}
-        reason = store_rejection_reason(found)
-        if reason is not None:
-            raise ReplayRejected(reason)
-        self.user = replay_user()
-        run = ReplayRun.objects.create(source=self.options.path.name)
-        self.clock = SimulatedClock(run)
-        first_at, last_at = found.first_at, found.last_at
-        assert first_at is not None and last_at is not None
-        before = highest_ids()
+        with replay_lock():
+            finish_unfinished_runs()
+            # The survey reads the whole selection first, so an unreadable file or an
+            # empty range stops the replay before it writes anything.
+            found = survey(self._invoices())
+            if not found.invoices:
+                return {"invoices": {"distinct": 0}, "lines": {"read": 0}}
+            assert found.first_at is not None and found.last_at is not None
+            reason = (store_rejection_reason(found)
+                      or overlap_rejection_reason(found.first_at, found.last_at))
+            if reason is not None:
+                raise ReplayRejected(reason)
+            self.user = replay_user()
+            run, catalog = self._begin(found)
+            try:
+                return self._replay(run, found, catalog, started)
+            except KeyboardInterrupt as interrupt:
+                raise self._interrupted(run, interrupt) from None
+            except (BackroomError, RowInvalid) as error:
+                raise self._interrupted(run, error) from error
 
-        self.clock.advance(first_at.replace(hour=7, minute=0))
-        self._store_prepare()
-        catalog = catalog_build(self.user, found, progress=self.options.progress,
-                                opening_stock=self.policy.opening_stock)
+    def _begin(self, found: Survey) -> tuple[ReplayRun, CatalogResult]:
+        """Record the run and build the catalog, in one transaction: an interruption
+        here leaves nothing of the run behind."""
+        assert found.first_at is not None
+        self.before = highest_ids()
+        with transaction.atomic():
+            run = ReplayRun.objects.create(
+                source=self.options.path.name, restamp=self.options.restamp,
+                invoices_selected=found.invoices, first_invoice_at=found.first_at,
+                last_commit_at=timezone.now())
+            self.clock = SimulatedClock(run)
+            self.clock.advance(found.first_at.replace(hour=7, minute=0))
+            self._store_prepare()
+            catalog = catalog_build(self.user, found, progress=self.options.progress,
+                                    opening_stock=self.policy.opening_stock)
+            self._checkpoint(run)
+        return run, catalog
+
+    def _replay(self, run: ReplayRun, found: Survey, catalog: CatalogResult,
+                started: float) -> dict[str, Any]:
+        assert self.clock is not None and found.first_at is not None
+        assert found.last_at is not None
         self._caches_load()
-        self._schedule(self._next_buyer_run(first_at), "buyer")
+        self._schedule(self._next_buyer_run(found.first_at), "buyer")
 
-        invoices = tqdm(self._invoices(), total=found.invoices, unit="invoice", desc="replay",
-                        disable=not self.options.progress)
         # Each service still runs in its own atomic block, which becomes a savepoint
         # of the batch's transaction, so a service that fails rolls back alone. One
         # commit per batch saves the commit of every service call (on SQLite about
         # a millisecond each, and on PostgreSQL a flush of its log to disk).
-        for batch in _timed_batches(iter(invoices), COMMIT_SECONDS):
-            with transaction.atomic():
-                for invoice in batch:
-                    self._run_due(invoice.at)
-                    self.clock.advance(invoice.at)
-                    with transaction.atomic():
-                        self._invoice(invoice)
+        # The progress bar closes on an interruption too, before its message.
+        with tqdm(self._invoices(), total=found.invoices, unit="invoice", desc="replay",
+                  disable=not self.options.progress) as invoices:
+            for batch in _timed_batches(iter(invoices), COMMIT_SECONDS):
+                with transaction.atomic():
+                    done: list[Invoice] = []
+                    for invoice in batch:
+                        self._run_due(invoice.at)
+                        self.clock.advance(invoice.at)
+                        with transaction.atomic():
+                            self._invoice(invoice)
+                        done.append(invoice)
+                    self._checkpoint(run, done)
         closing = datetime.datetime.combine(
-            last_at.date() + datetime.timedelta(days=self.options.settle_days),
+            found.last_at.date() + datetime.timedelta(days=self.options.settle_days),
             datetime.time(23, 59), tzinfo=SOURCE_TIME_ZONE)
-        self._run_due(closing)
+        while self.queue and self.queue[0].at <= closing:
+            with transaction.atomic():
+                self._run_due(closing, deadline=time.monotonic() + COMMIT_SECONDS)
+                self._checkpoint(run)
         replay_seconds = time.perf_counter() - started
         violations = invariant_violations()
 
-        # NOTE: a run interrupted before this point keeps its committed batches with
-        # real-clock timestamps, and running it again adds the same invoices twice.
-        restamped = restamp(self.clock) if self.options.restamp else 0
-        seconds = time.perf_counter() - started
-        report = report_build(self.stats, before=before, extra={
+        report = report_build(self.stats, before=self.before, extra={
             "source": {"file": self.options.path.name,
                        "from": self.options.start.isoformat() if self.options.start else None,
                        "to": self.options.end.isoformat() if self.options.end else None,
                        "invoice_limit": self.options.invoices},
-            "simulated": {"first": first_at.isoformat(), "last": last_at.isoformat(),
+            "simulated": {"first": found.first_at.isoformat(), "last": found.last_at.isoformat(),
                           "closing": closing.isoformat()},
             "catalog": {"vendors_created": catalog.vendors_created,
                         "items": dict(catalog.items), "charges": catalog.charges,
                         "opening_units": catalog.opening_units},
-            "timing": {"replay_seconds": round(replay_seconds, 1),
-                       "restamp_seconds": round(seconds - replay_seconds, 1),
-                       "rows_restamped": restamped,
-                       "lines_per_second": round(self.stats.rows / replay_seconds, 1)},
             "invariant_violations": {"count": len(violations), "first": violations[:20]},
         })
-        run.report = report
-        run.finished_at = timezone.now()
-        run.save(update_fields=["report", "finished_at"])
+        # The timestamps move and the run is marked finished in one transaction, so
+        # a run stopped meanwhile stays unfinished, and the next run restamps it.
+        with transaction.atomic():
+            restamp_started = time.perf_counter()
+            restamped = restamp(self.clock) if self.options.restamp else 0
+            report["timing"] = {
+                "replay_seconds": round(replay_seconds, 1),
+                "restamp_seconds": round(time.perf_counter() - restamp_started, 1),
+                "rows_restamped": restamped,
+                "lines_per_second": round(self.stats.rows / replay_seconds, 1)}
+            run.report = report
+            run.finished_at = timezone.now()
+            run.save(update_fields=["report", "finished_at"])
         return report
+
+    def _checkpoint(self, run: ReplayRun, done: list[Invoice] | None = None) -> None:
+        """Write the pending clock marks and the run's progress into the transaction of
+        the rows they describe, just before it commits."""
+        assert self.clock is not None
+        self.clock.flush()
+        progress: dict[str, Any] = {"last_commit_at": timezone.now()}
+        if done:
+            progress.update(invoices_committed=F("invoices_committed") + len(done),
+                            last_invoice=done[-1].number, last_invoice_at=done[-1].at)
+        ReplayRun.objects.filter(pk=run.pk).update(**progress)
+        # The ready notices go out right after the commit and write audit events:
+        # this later time covers them, so that the next run restamps them after a crash.
+        transaction.on_commit(lambda: ReplayRun.objects.filter(pk=run.pk).update(
+            last_commit_at=timezone.now()))
+
+    def _interrupted(self, run: ReplayRun, cause: BaseException) -> ReplayInterrupted:
+        """Record the stop in the run, restamp what it committed and return the error
+        to raise. The interrupted batch has rolled back by now."""
+        if isinstance(cause, Terminated):
+            by, exit_status = " by SIGTERM", 128 + signal.SIGTERM
+        elif isinstance(cause, KeyboardInterrupt):
+            by, exit_status = "", 128 + signal.SIGINT
+        else:
+            by, exit_status = f" by an engine error: {cause}", 1
+        if self.clock is not None:
+            # The marks of the rolled-back batch describe no row.
+            self.clock.discard()
+        logger.info("replay run %s stopped%s; recording it and moving its timestamps into "
+                    "the simulated year", run.pk, by or " by Ctrl+C")
+        try:
+            run = record_interruption(run, f"stopped{by or ' by Ctrl+C (SIGINT)'}", None)
+        except (KeyboardInterrupt, DatabaseError) as error:
+            again = ("interrupted again" if isinstance(error, KeyboardInterrupt)
+                     else f"failed ({error})")
+            return ReplayInterrupted(
+                f"Interrupted{by}, and recording the interruption was {again}. The database "
+                "holds the batches committed before, with the real clock's dates; the next "
+                "`backroom replay` on this database records the interruption and moves "
+                "them into the simulated year.", {}, exit_status)
+        if isinstance(cause, KeyboardInterrupt):
+            stopped = f"Interrupted{by}"
+        else:
+            stopped = f"The replay stopped on an engine error: {cause} It stopped"
+        return ReplayInterrupted(f"{stopped} {held(run)}. {next_steps(run)}",
+                                 run.report or {}, exit_status)
 
     def _invoices(self) -> Iterator[Invoice]:
         return read_invoices(self.options.path, start=self.options.start,
@@ -239,8 +355,9 @@ class Replay:
     def _schedule(self, at: datetime.datetime, kind: str, payload: Any = None) -> None:
         heapq.heappush(self.queue, Event(at, next(self.sequence), kind, payload))
 
-    def _run_due(self, until: datetime.datetime) -> None:
-        """Carry out every scheduled event up to `until`, in time order."""
+    def _run_due(self, until: datetime.datetime, deadline: float | None = None) -> None:
+        """Carry out every scheduled event up to `until`, in time order; with a
+        `deadline` (a time.monotonic() value), stop after the event that passes it."""
         while self.queue and self.queue[0].at <= until:
             event = heapq.heappop(self.queue)
             assert self.clock is not None
@@ -252,6 +369,8 @@ class Replay:
                     self._receive(event.payload)
                 else:
                     self._pickup(*event.payload)
+            if deadline is not None and time.monotonic() >= deadline:
+                return
 
     def _next_buyer_run(self, after: datetime.datetime) -> datetime.datetime:
         day = after.date()

@@ -3,6 +3,8 @@ import datetime
 import json
 import logging
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +14,13 @@ from django.db import connection
 
 from backroom.core.errors import BackroomError
 from backroom.core.management.database import require_database_ready
-from backroom.replay.runner import Replay, ReplayOptions, ReplayRejected
+from backroom.replay.runner import (
+    Replay,
+    ReplayInterrupted,
+    ReplayOptions,
+    ReplayRejected,
+    Terminated,
+)
 from backroom.replay.source import SourceError
 from backroom.replay.upserts import RowInvalid
 
@@ -61,6 +69,24 @@ def _quiet_notices() -> Iterator[None]:
     finally:
         settings.EMAIL_BACKEND, settings.BACKROOM_NOTICES_IN_BACKGROUND, level = before
         notices_logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Raise Terminated on SIGTERM in the block, so that the replay stops as on Ctrl+C."""
+    if threading.current_thread() is not threading.main_thread():
+        # Only the main thread may set signal handlers.
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class Command(BaseCommand):
@@ -119,19 +145,33 @@ class Command(BaseCommand):
                 # about 500 MB, and each page read from the file is a system call. 128 MB
                 # keeps the pages the replay returns to (items, open orders, indexes).
                 cursor.execute("PRAGMA cache_size=-131072")
-        with _quiet_notices():
+        with _quiet_notices(), _sigterm_interrupts():
             try:
                 result = Replay(replay_options).run()
             except (SourceError, ReplayRejected) as error:
                 raise CommandError(str(error)) from None
-            except (BackroomError, RowInvalid) as error:
+            except ReplayInterrupted as stop:
+                self._report_write(stop.report, report)
+                raise CommandError(str(stop), returncode=stop.exit_status) from None
+            except KeyboardInterrupt as interrupt:
                 raise CommandError(
-                    f"The replay stopped: {error} What it replayed before stays in the "
-                    "database.") from None
+                    "Interrupted before the replay wrote anything; run it again to replay.",
+                    returncode=128 + (signal.SIGTERM if isinstance(interrupt, Terminated)
+                                      else signal.SIGINT)) from None
+            except (BackroomError, RowInvalid) as error:
+                # The run's record and its catalog go in one transaction, which rolled back.
+                raise CommandError(f"The replay stopped before its first invoice: {error} "
+                                   "Nothing of it was written.") from None
         if not result["invoices"]["distinct"]:
             raise CommandError(
                 f"{path} has no invoices from {start or 'its start'} to {end or 'its end'}; "
                 "nothing was replayed. Check --from, --to and the file.")
+        self._report_write(result, report)
+
+    def _report_write(self, result: dict, report: str | None) -> None:
+        """Print the report, and write it to the --report file if one was given."""
+        if not result:
+            return
         text = json.dumps(result, indent=2)
         self.stdout.write(text)
         if report:
