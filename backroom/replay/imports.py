@@ -18,7 +18,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +29,14 @@ from tqdm import tqdm
 
 from backroom.accounts.permissions import require
 from backroom.core.errors import BackroomError, ValidationFailed
-from backroom.core.money import PLAIN_DECIMAL
+from backroom.core.money import CENT, MAX_AMOUNT, PLAIN_DECIMAL
 from backroom.replay import upserts
 
 logger = logging.getLogger(__name__)
 
 TRUE_WORDS = {"1", "true", "yes", "y", "t"}
 FALSE_WORDS = {"0", "false", "no", "n", "f"}
+WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -253,24 +254,12 @@ def parse_value(column: Column, text: str) -> tuple[Any, tuple[str, str] | None]
         return None, ("validation_error", f"The {column.name.replace('_', ' ')} contains a "
                                           "NUL character (\\u0000); remove it.")
     if column.kind == "money":
-        if not PLAIN_DECIMAL.match(text):
-            # Decimal() also reads "1e3", "NaN" and "Infinity", which are no prices.
-            return None, ("invalid_number", f"'{text}' is not a number; write it like 4.00.")
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            return None, ("invalid_number", f"'{text}' is not a number; write it like 4.00.")
-        if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
-            return None, ("invalid_number",
-                          f"'{text}' is not an amount with at most two decimals.")
-        if amount < 0:
-            return None, ("negative_value", f"{text} is negative; give 0 or more.")
-        return amount, None
+        return _parse_amount(text)
     if column.kind == "count":
-        try:
-            count = int(text)
-        except ValueError:
+        # int() also reads "1_000" and digits of other scripts, which no count in a file means.
+        if not WHOLE_NUMBER.fullmatch(text):
             return None, ("invalid_number", f"'{text}' is not a whole number.")
+        count = int(text)
         if count < 0:
             return None, ("negative_value", f"{text} is negative; give 0 or more.")
         return count, None
@@ -287,6 +276,23 @@ def parse_value(column: Column, text: str) -> tuple[Any, tuple[str, str] | None]
         except ValidationError:
             return None, ("invalid_value", f"'{text}' is not a valid e-mail address.")
     return text, None
+
+
+def _parse_amount(text: str) -> tuple[Decimal | None, tuple[str, str] | None]:
+    """Parse a money amount of at most two decimals, 0 or more."""
+    # Decimal() also reads "1e3", "NaN" and "Infinity", which are no prices.
+    if not PLAIN_DECIMAL.match(text):
+        return None, ("invalid_number", f"'{text}' is not a number; write it like 4.00.")
+    amount = Decimal(text)
+    # quantize() raises InvalidOperation when the result needs more than the context's 28
+    # digits. An amount above MAX_AMOUNT is returned unchecked, so that the catalog
+    # service rejects it with its allowed range, as it does every amount out of range.
+    if amount.copy_abs() <= MAX_AMOUNT and amount != amount.quantize(CENT):
+        return None, ("invalid_number", f"'{text}' is not an amount with at most two decimals.")
+    if amount < 0:
+        return None, ("negative_value", f"{text} is negative; give 0 or more.")
+    # copy_abs() turns "-0" into 0 and, unlike abs(), never rounds to 28 digits.
+    return amount.copy_abs(), None
 
 
 def parse_rows(kind: ImportKind, mapping: list[tuple[int, Column]], header_size: int,

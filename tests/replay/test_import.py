@@ -16,7 +16,7 @@ from backroom.catalog.models import Barcode, Item, Vendor
 from backroom.core.errors import ValidationFailed
 from backroom.customers.models import Customer
 from backroom.replay import upserts
-from backroom.replay.imports import import_file, import_text
+from backroom.replay.imports import Column, import_file, import_text, parse_value
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 EXAMPLES = REPOSITORY / "docs" / "examples"
@@ -44,6 +44,104 @@ def test_bad_row_named_and_nothing_written(owner, vendor, row, field, code):
         (3, field, code)]
     assert result.written is False
     assert Item.objects.count() == 0
+
+
+AMOUNTS_OUT_OF_RANGE = ["99999999999", "999999999999999999999999999", "9" * 40 + ".999"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["price", "cost"])
+@pytest.mark.parametrize("amount", AMOUNTS_OUT_OF_RANGE,
+                         ids=["11 digits", "27 digits", "40 digits and 3 decimals"])
+def test_amount_too_large_is_row_problem(owner, field, amount):
+    cells = {"price": "1.00", "cost": "1.00", field: amount}
+    text = f"sku,description,price,cost\nA1,Mug,{cells['price']},{cells['cost']}\n"
+
+    result = import_text(user=owner, kind_name="items", text=text)
+
+    assert [(problem.row, problem.field, problem.code) for problem in result.problems] == [
+        (2, field, "invalid_value")]
+    assert result.problems[0].message == (
+        f"{field.capitalize()} {amount} is invalid; give 0 to 9999999999.99.")
+    assert not Item.objects.exists()
+
+
+@pytest.mark.django_db
+def test_import_command_rejects_27_digit_price(owner, tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_text("sku,description,price\nA1,Mug,999999999999999999999999999\n")
+    output = io.StringIO()
+
+    with pytest.raises(CommandError, match="^1 of 1 row is invalid"):
+        call_command("import", "items", str(path), stdout=output, verbosity=0)
+
+    assert output.getvalue().splitlines()[0] == (
+        "row 2, price: Price 999999999999999999999999999 is invalid; give 0 to "
+        "9999999999.99. [invalid_value]")
+
+
+AMOUNT_SPELLINGS = [
+    ("1e400", "invalid_number"),
+    ("NaN", "invalid_number"),
+    ("Infinity", "invalid_number"),
+    ("-Infinity", "invalid_number"),
+    ('"1,5"', "invalid_number"),
+    ("1 000", "invalid_number"),
+    ("0.001", "invalid_number"),
+    ("-0.01", "negative_value"),
+    ("-999999999999999999999999999", "negative_value"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["price", "cost"])
+@pytest.mark.parametrize(("amount", "code"), AMOUNT_SPELLINGS)
+def test_amount_spelling_rejected(owner, field, amount, code):
+    cells = {"price": "1.00", "cost": "1.00", field: amount}
+    text = f"sku,description,price,cost\nA1,Mug,{cells['price']},{cells['cost']}\n"
+
+    result = import_text(user=owner, kind_name="items", text=text)
+
+    assert [(problem.row, problem.field, problem.code) for problem in result.problems] == [
+        (2, field, code)]
+
+
+@pytest.mark.django_db
+def test_amount_minus_zero_read_as_zero(owner):
+    text = "sku,description,price,cost\nA1,Mug,-0,-0.00\nA2,Cup,+3,.5\n"
+    price = Column("price", "money")
+
+    result = import_text(user=owner, kind_name="items", text=text)
+
+    assert parse_value(price, "-0") == (Decimal("0"), None)
+    assert not parse_value(price, "-0.00")[0].is_signed()
+    assert (result.created, result.rejected) == (2, 0)
+    mug = Item.objects.get(sku="A1")
+    assert (str(mug.price), str(mug.cost)) == ("0.00", "0.00")
+    cup = Item.objects.get(sku="A2")
+    assert (cup.price, cup.cost) == (Decimal("3.00"), Decimal("0.50"))
+
+
+COUNT_SPELLINGS = [
+    ("1_000", "invalid_number"),
+    ("1.0", "invalid_number"),
+    ("\u0661\u0662", "invalid_number"),
+    ("-1", "negative_value"),
+    ("9" * 30, "invalid_value"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("count", "code"), COUNT_SPELLINGS,
+                         ids=["underscore", "decimals", "arabic-indic digits", "negative",
+                              "30 digits"])
+def test_count_spelling_rejected(owner, count, code):
+    text = f"sku,description,price,reorder_point\nA1,Mug,1.00,{count}\n"
+
+    result = import_text(user=owner, kind_name="items", text=text)
+
+    assert [(problem.row, problem.field, problem.code) for problem in result.problems] == [
+        (2, "reorder_point", code)]
 
 
 @pytest.mark.django_db
