@@ -86,9 +86,21 @@ def is_product_code(code: str) -> bool:
 # Prices and times are parsed once each and cached: the rows of an invoice share
 # one time, and a few thousand distinct prices cover the whole year.
 @lru_cache(maxsize=65536)
-def parse_price(text: str) -> Decimal:
-    """Parse a unit price; the source has up to three decimals, rounded half up to the cent."""
-    return round_money(Decimal(text))
+def parse_price(text: str) -> Decimal | None:
+    """Parse a unit price, rounded half up to the cent (the source has up to three decimals).
+
+    Returns None unless `text` is a plain decimal of at most MAX_AMOUNT once rounded.
+    """
+    # The pattern admits plain decimals only, so it rejects NaN, Infinity and 1e30.
+    if not PRICE.fullmatch(text):
+        return None
+    price = Decimal(text)
+    # Checked before rounding: quantize raises InvalidOperation on a result of more
+    # than 28 digits, the precision of the default decimal context.
+    if abs(price) >= PRICE_CEILING:
+        return None
+    price = round_money(price)
+    return price if abs(price) <= MAX_AMOUNT else None
 
 
 @lru_cache(maxsize=4096)
@@ -146,6 +158,11 @@ SKU_LENGTH = 40
 # The sales services' limit on a line's quantity (MAX_LINE_QUANTITY); importing
 # them here would load Django's models into this plain reader.
 MAX_QUANTITY = 1_000_000
+# Digits of the longest quantity text, with its minus sign.
+QUANTITY_DIGITS = len(str(-MAX_QUANTITY))
+# A price of at least this size is over MAX_AMOUNT whatever its decimals, and a
+# smaller one rounds to the cent without leaving the decimal context's precision.
+PRICE_CEILING = MAX_AMOUNT + 1
 
 
 def _row(number: int, fields: list[str], path: Path | str) -> RetailRow:
@@ -168,7 +185,9 @@ def _row(number: int, fields: list[str], path: Path | str) -> RetailRow:
     if code != code.strip() or len(code) > SKU_LENGTH:
         raise SourceError(f"{where}: StockCode '{code}' is invalid; give at most {SKU_LENGTH} "
                           "characters without spaces around them.")
-    if not WHOLE_NUMBER.fullmatch(quantity) or abs(int(quantity)) > MAX_QUANTITY:
+    # The length check comes first: int() raises ValueError on more than 4,300 digits.
+    if not WHOLE_NUMBER.fullmatch(quantity) or len(quantity) > QUANTITY_DIGITS \
+            or abs(int(quantity)) > MAX_QUANTITY:
         raise SourceError(f"{where}: Quantity '{quantity}' is not a whole number from "
                           f"-{MAX_QUANTITY:,} to {MAX_QUANTITY:,}.")
     try:
@@ -176,9 +195,8 @@ def _row(number: int, fields: list[str], path: Path | str) -> RetailRow:
     except ValueError:
         raise SourceError(f"{where}: InvoiceDate '{at}' is not a date and time like "
                           "2010-12-01 08:26:00.") from None
-    # The pattern admits plain decimals only, so it rejects NaN, Infinity and 1e30.
-    unit_price = parse_price(price) if PRICE.fullmatch(price) else None
-    if unit_price is None or abs(unit_price) > MAX_AMOUNT:
+    unit_price = parse_price(price)
+    if unit_price is None:
         raise SourceError(f"{where}: UnitPrice '{price}' is not a price like 2.55 of at most "
                           f"{MAX_AMOUNT}.")
     customer = _customer_id(customer)

@@ -447,6 +447,36 @@ def test_replay_checks_row_values_before_writing(tmp_path, row, words):
     assert not Order.objects.exists()
 
 
+@pytest.mark.parametrize("price", [
+    "99999999999.99", "123456789012345678901234567", "9" * 90, "9999999999.995", "1e400",
+    "NaN", "Infinity", "-Infinity",
+])
+@pytest.mark.django_db
+def test_replay_names_price_out_of_range(tmp_path, price):
+    source = _log(tmp_path, MUG,
+                  f"536366,22633,GLOVES,2,2010-12-01 08:28:00,{price},17851,United Kingdom\n")
+
+    with pytest.raises(CommandError) as raised:
+        call_command("replay", str(source), "-v", "0")
+
+    assert str(raised.value) == (
+        f"{source}, line 3: UnitPrice '{price}' is not a price like 2.55 of at most "
+        "9999999999.99.")
+    assert not ReplayRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_replay_names_quantity_of_many_digits(tmp_path):
+    quantity = "1" * 5000
+    source = _log(tmp_path, MUG,
+                  f"536366,22633,GLOVES,{quantity},2010-12-01 08:28:00,1.85,17851,UK\n")
+
+    with pytest.raises(CommandError, match=f"line 3: Quantity '{quantity}' is not a whole "
+                                           "number from -1,000,000 to 1,000,000"):
+        call_command("replay", str(source), "-v", "0")
+    assert not ReplayRun.objects.exists()
+
+
 @pytest.mark.django_db
 def test_replay_reads_header_after_byte_order_mark(tmp_path, quiet_mail):
     source = tmp_path / "bom.csv.gz"
