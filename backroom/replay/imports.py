@@ -25,11 +25,14 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import CharField, Model
 from tqdm import tqdm
 
 from backroom.accounts.permissions import require
+from backroom.catalog.models import Barcode, Item, Vendor
 from backroom.core.errors import BackroomError, ValidationFailed
 from backroom.core.money import CENT, MAX_AMOUNT, PLAIN_DECIMAL
+from backroom.customers.models import Customer
 from backroom.replay import upserts
 
 logger = logging.getLogger(__name__)
@@ -47,6 +50,8 @@ class Column:
     kind: str = "text"  # text, money, count, flag or email
     required: bool = False
     aliases: tuple[str, ...] = ()
+    # The max_length of the model field that stores a text or email column.
+    max_length: int | None = None
 
 
 @dataclass(frozen=True)
@@ -120,32 +125,49 @@ def same_header(first: str, second: str) -> bool:
     return _column_key(first) == _column_key(second)
 
 
+def _max_length(model: type[Model], field_name: str) -> int:
+    """Return the max_length of a model's text field, which its database column enforces."""
+    model_field = model._meta.get_field(field_name)
+    if not isinstance(model_field, CharField) or model_field.max_length is None:
+        raise TypeError(f"{model.__name__}.{field_name} is not a text field with a max_length.")
+    return model_field.max_length
+
+
 ITEM_COLUMNS = (
-    Column("sku", required=True, aliases=("item", "stock_code", "stockcode", "code")),
-    Column("description", required=True, aliases=("name", "title")),
+    Column("sku", required=True, aliases=("item", "stock_code", "stockcode", "code"),
+           max_length=_max_length(Item, "sku")),
+    Column("description", required=True, aliases=("name", "title"),
+           max_length=_max_length(Item, "description")),
     Column("price", "money", required=True, aliases=("retail_price", "unit_price", "retail")),
     Column("cost", "money", aliases=("unit_cost",)),
-    Column("vendor", aliases=("vendor_code", "supplier")),
-    Column("vendor_sku", aliases=("vendor_item_code", "supplier_sku")),
-    Column("category"),
-    Column("barcode", aliases=("upc", "ean")),
+    Column("vendor", aliases=("vendor_code", "supplier"),
+           max_length=_max_length(Vendor, "code")),
+    Column("vendor_sku", aliases=("vendor_item_code", "supplier_sku"),
+           max_length=_max_length(Item, "vendor_sku")),
+    Column("category", max_length=_max_length(Item, "category")),
+    Column("barcode", aliases=("upc", "ean"), max_length=_max_length(Barcode, "code")),
     Column("taxable", "flag"),
     Column("tracked", "flag", aliases=("stock_tracked",)),
     Column("reorder_point", "count", aliases=("min", "reorder_level")),
     Column("reorder_quantity", "count", aliases=("reorder_qty",)),
 )
 VENDOR_COLUMNS = (
-    Column("code", required=True, aliases=("vendor", "vendor_code")),
-    Column("name", required=True, aliases=("vendor_name",)),
-    Column("email", "email", aliases=("e_mail",)),
+    Column("code", required=True, aliases=("vendor", "vendor_code"),
+           max_length=_max_length(Vendor, "code")),
+    Column("name", required=True, aliases=("vendor_name",),
+           max_length=_max_length(Vendor, "name")),
+    Column("email", "email", aliases=("e_mail",), max_length=_max_length(Vendor, "email")),
     Column("lead_time_days", "count", aliases=("lead_time", "lead_days")),
 )
 CUSTOMER_COLUMNS = (
     Column("id", "count", aliases=("customer_id",)),
-    Column("external_id", aliases=("customer_number", "account")),
-    Column("name", required=True, aliases=("customer", "full_name")),
-    Column("email", "email", aliases=("e_mail",)),
-    Column("phone", aliases=("telephone", "phone_number")),
+    Column("external_id", aliases=("customer_number", "account"),
+           max_length=_max_length(Customer, "external_id")),
+    Column("name", required=True, aliases=("customer", "full_name"),
+           max_length=_max_length(Customer, "name")),
+    Column("email", "email", aliases=("e_mail",), max_length=_max_length(Customer, "email")),
+    Column("phone", aliases=("telephone", "phone_number"),
+           max_length=_max_length(Customer, "phone")),
     Column("notify", "flag", aliases=("consent", "notifications")),
 )
 
@@ -253,6 +275,13 @@ def parse_value(column: Column, text: str) -> tuple[Any, tuple[str, str] | None]
         # Checked here for every cell, because PostgreSQL rejects a NUL even in a lookup.
         return None, ("validation_error", f"The {column.name.replace('_', ' ')} contains a "
                                           "NUL character (\\u0000); remove it.")
+    if column.max_length is not None and len(text) > column.max_length:
+        # Checked for every text cell, because PostgreSQL rejects a longer value with an
+        # error that ends the import, and SQLite stores it whole.
+        start = text[:20] + "..." if len(text) > 20 else text
+        return None, ("invalid_value", f"The {column.name.replace('_', ' ')} '{start}' has "
+                                       f"{len(text)} characters; the maximum is "
+                                       f"{column.max_length}. Shorten it.")
     if column.kind == "money":
         return _parse_amount(text)
     if column.kind == "count":

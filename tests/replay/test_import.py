@@ -16,7 +16,7 @@ from backroom.catalog.models import Barcode, Item, Vendor
 from backroom.core.errors import ValidationFailed
 from backroom.customers.models import Customer
 from backroom.replay import upserts
-from backroom.replay.imports import Column, import_file, import_text, parse_value
+from backroom.replay.imports import KINDS, Column, import_file, import_text, parse_value
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 EXAMPLES = REPOSITORY / "docs" / "examples"
@@ -142,6 +142,64 @@ def test_count_spelling_rejected(owner, count, code):
 
     assert [(problem.row, problem.field, problem.code) for problem in result.problems] == [
         (2, "reorder_point", code)]
+
+
+TEXT_LIMITS = [
+    ("items", "sku", 40), ("items", "description", 300), ("items", "vendor", 20),
+    ("items", "vendor_sku", 60), ("items", "category", 100), ("items", "barcode", 64),
+    ("vendors", "code", 20), ("vendors", "name", 200), ("vendors", "email", 254),
+    ("customers", "external_id", 60), ("customers", "name", 200), ("customers", "email", 254),
+    ("customers", "phone", 40),
+]
+BASE_ROWS = {
+    "items": lambda number: {"sku": f"S{number}", "description": "Mug", "price": "1.00"},
+    "vendors": lambda number: {"code": f"C{number}", "name": "Vendor"},
+    "customers": lambda number: {"name": f"Customer {number}"},
+}
+
+
+def _text_of_length(field: str, length: int) -> str:
+    if field == "email":
+        return "a" * (length - len("@example.com")) + "@example.com"
+    return ("1" if field == "barcode" else "W") * length
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("kind", "field", "limit"), TEXT_LIMITS,
+                         ids=[f"{kind} {field}" for kind, field, _ in TEXT_LIMITS])
+def test_text_longer_than_column_rejected(owner, kind, field, limit):
+    if field == "vendor":
+        Vendor.objects.create(code="W" * 20, name="Vendor with the longest code")
+    rows = [BASE_ROWS[kind](number) for number in (1, 2, 3)]
+    rows[1][field] = _text_of_length(field, limit)
+    rows[2][field] = _text_of_length(field, limit + 1)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list({**rows[0], field: ""}))
+    writer.writeheader()
+    writer.writerows(rows)
+
+    result = import_text(user=owner, kind_name=kind, text=text.getvalue(), skip_invalid=True)
+
+    assert [(problem.row, problem.field, problem.code) for problem in result.problems] == [
+        (4, field, "invalid_value")]
+    assert result.problems[0].message == (
+        f"The {field.replace('_', ' ')} '{rows[2][field][:20]}...' has {limit + 1} "
+        f"characters; the maximum is {limit}. Shorten it.")
+    assert (result.created, result.rejected, result.written) == (2, 1, True)
+
+
+def test_documented_text_limits_match_models():
+    table = IMPORT_DOCS.read_text().split("| kind | field and maximum number of characters |")[1]
+    documented = {
+        (kind, field): int(limit)
+        for kind, fields in re.findall(r"^\| (\w+) \| (.+) \|$", table, re.MULTILINE)
+        for field, limit in re.findall(r"(\w+) (\d+)", fields)}
+
+    limits = {(kind.name, column.name): column.max_length for kind in KINDS.values()
+              for column in kind.columns if column.max_length is not None}
+
+    assert documented == limits
+    assert limits == {(kind, field): limit for kind, field, limit in TEXT_LIMITS}
 
 
 @pytest.mark.django_db
@@ -517,8 +575,8 @@ ROW_PROBLEMS = [
     ("items", "sku,description,price\nA1," + "m" * 301 + ",1.00\n", "invalid_value"),
     ("items", "sku,description,price\nA1,Mug\x00,1.00\n", "validation_error"),
     ("customers", "id,name\n999,Nobody\n", "not_found"),
-    ("customers", "name\n" + "n" * 201 + "\n", "validation_error"),
-    ("customers", "name,phone\nNed," + "5" * 41 + "\n", "validation_error"),
+    ("customers", "name\n" + "n" * 201 + "\n", "invalid_value"),
+    ("customers", "name,phone\nNed," + "5" * 41 + "\n", "invalid_value"),
 ]
 
 
