@@ -81,7 +81,15 @@ from backroom.replay.runs import (
     record_interruption,
     replay_lock,
 )
-from backroom.replay.source import SOURCE_TIME_ZONE, Invoice, RetailRow, read_invoices
+from backroom.replay.source import (
+    CUSTOMER_EMAIL,
+    CUSTOMER_NAME,
+    RETURN_REASON,
+    SOURCE_TIME_ZONE,
+    Invoice,
+    RetailRow,
+    read_invoices,
+)
 from backroom.replay.store import (
     CatalogResult,
     Survey,
@@ -422,8 +430,8 @@ class Replay:
         if known is not None:
             return known
         customer = customer_create(
-            name=f"Customer {invoice.customer}, {invoice.rows[0].country}",
-            email=f"customer-{invoice.customer}@example.com", external_id=invoice.customer)
+            name=CUSTOMER_NAME.format(customer=invoice.customer, country=invoice.rows[0].country),
+            email=CUSTOMER_EMAIL.format(customer=invoice.customer), external_id=invoice.customer)
         self.customers[invoice.customer] = customer.pk
         return customer.pk
 
@@ -558,7 +566,7 @@ class Replay:
             if give_back and self._call("line_return", invoice, line_return, user=self.user,
                                         number=number, line_id=line_id, quantity=give_back,
                                         refund="original_tender",
-                                        reason=f"Returned on invoice {invoice.number}"):
+                                        reason=RETURN_REASON.format(invoice=invoice.number)):
                 left -= give_back
                 self.stats.cancel_units["units_returned"] += give_back
             if not left:
@@ -582,7 +590,7 @@ class Replay:
                 quantity = -available
             if not quantity:
                 return
-        reason = (row.description or ("Stock found" if quantity > 0 else "Written off"))[:200]
+        reason = row.description or ("Stock found" if quantity > 0 else "Written off")
         if self._call("item_adjust_stock", None, item_adjust_stock, user=self.user,
                       sku=row.stock_code, quantity=quantity, reason=reason):
             self.stats.adjusted_units["found" if quantity > 0 else "written_off"] += abs(quantity)

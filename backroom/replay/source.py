@@ -135,8 +135,9 @@ def read_rows(path: Path | str) -> Iterator[RetailRow]:
                     f"{path}: expected the header {','.join(COLUMNS)}, found "
                     f"{','.join(header)}.")
             previous: RetailRow | None = None
+            limits = text_limits()
             for number, fields in enumerate(reader, start=2):
-                row = _row(number, fields, path)
+                row = _row(number, fields, path, limits)
                 if previous is not None and row.at < previous.at:
                     raise SourceError(
                         f"{path}, line {number}: InvoiceDate {row.at:%Y-%m-%d %H:%M} is earlier "
@@ -153,8 +154,6 @@ def read_rows(path: Path | str) -> Iterator[RetailRow]:
 
 WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 PRICE = re.compile(r"-?[0-9]+(\.[0-9]*)?")
-# The catalog's limit on a SKU's length.
-SKU_LENGTH = 40
 # The sales services' limit on a line's quantity (MAX_LINE_QUANTITY); importing
 # them here would load Django's models into this plain reader.
 MAX_QUANTITY = 1_000_000
@@ -165,7 +164,63 @@ QUANTITY_DIGITS = len(str(-MAX_QUANTITY))
 PRICE_CEILING = MAX_AMOUNT + 1
 
 
-def _row(number: int, fields: list[str], path: Path | str) -> RetailRow:
+# Texts the replay writes from a row's values. Their fixed words take room in the
+# column that each text goes into, so text_limits subtracts them.
+CUSTOMER_NAME = "Customer {customer}, {country}"
+CUSTOMER_EMAIL = "customer-{customer}@example.com"
+RETURN_REASON = "Returned on invoice {invoice}"
+
+
+@dataclass(frozen=True)
+class TextLimit:
+    """A column's maximum length in characters, and the stored text that sets it."""
+
+    length: int
+    stored_as: str
+
+
+@lru_cache(maxsize=1)
+def text_limits() -> dict[str, TextLimit]:
+    """Return each text column's limit: the least room among the fields its values reach.
+
+    The lengths come from the model fields. The models are imported here rather than
+    at the top, so that importing this reader loads no Django models.
+    """
+    from backroom.catalog.models import Item, StockAdjustment
+    from backroom.customers.models import Customer
+    from backroom.replay.models import ReplayRun
+    from backroom.sales.models import Payment
+
+    def room(model, name: str, stored_as: str, text: str = "") -> TextLimit:
+        """Return the room left in a model field once the fixed words of `text` are in."""
+        max_length = model._meta.get_field(name).max_length
+        return TextLimit(max_length - len(text), stored_as)
+
+    customer = min(
+        room(Customer, "external_id", "a customer's external id"),
+        room(Customer, "email", "a customer's e-mail address",
+             CUSTOMER_EMAIL.format(customer="")),
+        key=lambda limit: limit.length)
+    name = room(Customer, "name", "a customer's name",
+                CUSTOMER_NAME.format(customer="", country=""))
+    return {
+        "InvoiceNo": min(
+            room(ReplayRun, "last_invoice", "a replay run's last invoice"),
+            room(Payment, "reason", "a refund's reason", RETURN_REASON.format(invoice="")),
+            key=lambda limit: limit.length),
+        "StockCode": room(Item, "sku", "an item's SKU"),
+        "Description": min(
+            room(Item, "description", "an item's description"),
+            room(StockAdjustment, "reason", "a stock adjustment's reason"),
+            key=lambda limit: limit.length),
+        "CustomerID": customer,
+        "Country": TextLimit(name.length - customer.length,
+                             f"a customer's name with a CustomerID of {customer.length} digits"),
+    }
+
+
+def _row(number: int, fields: list[str], path: Path | str,
+         limits: dict[str, TextLimit]) -> RetailRow:
     where = f"{path}, line {number}"
     if len(fields) != len(COLUMNS):
         raise SourceError(f"{where}: expected {len(COLUMNS)} cells, found {len(fields)}; check "
@@ -182,9 +237,10 @@ def _row(number: int, fields: list[str], path: Path | str) -> RetailRow:
                         ("InvoiceDate", at), ("UnitPrice", price)):
         if not value.strip():
             raise SourceError(f"{where}: {name} is missing; every row needs one.")
-    if code != code.strip() or len(code) > SKU_LENGTH:
-        raise SourceError(f"{where}: StockCode '{code}' is invalid; give at most {SKU_LENGTH} "
-                          "characters without spaces around them.")
+    if code != code.strip():
+        raise SourceError(f"{where}: StockCode '{code}' is invalid; give at most "
+                          f"{limits['StockCode'].length} characters without spaces around "
+                          "them.")
     # The length check comes first: int() raises ValueError on more than 4,300 digits.
     if not WHOLE_NUMBER.fullmatch(quantity) or len(quantity) > QUANTITY_DIGITS \
             or abs(int(quantity)) > MAX_QUANTITY:
@@ -203,10 +259,24 @@ def _row(number: int, fields: list[str], path: Path | str) -> RetailRow:
     if customer and not (customer.isascii() and customer.isdigit()):
         raise SourceError(f"{where}: CustomerID '{customer}' is not a number; give digits "
                           "alone, or leave it empty for a walk-in sale.")
+    description = description.strip()
+    for name, value in (("InvoiceNo", invoice), ("StockCode", code),
+                        ("Description", description), ("CustomerID", customer),
+                        ("Country", country)):
+        limit = limits[name]
+        if len(value) > limit.length:
+            raise SourceError(
+                f"{where}: {name} '{_shortened(value)}' has {len(value):,} characters, more "
+                f"than the {limit.length} that fit in {limit.stored_as}; shorten it.")
     return RetailRow(
-        number=number, invoice=invoice, stock_code=code, description=description.strip(),
+        number=number, invoice=invoice, stock_code=code, description=description,
         quantity=int(quantity), at=moment, unit_price=unit_price, customer=customer,
         country=country)
+
+
+def _shortened(value: str, length: int = 30) -> str:
+    """Return the start of a long value for a message."""
+    return value if len(value) <= length else value[:length] + "…"
 
 
 # The lone surrogates U+DC80 to U+DCFF, which errors="surrogateescape" decodes the

@@ -142,7 +142,7 @@ def stock_policy(code: CodeSurvey, lead_time_days: int) -> StockPolicy:
 
 def item_values(code: CodeSurvey) -> dict:
     """Return the import values of the item for a stock code (a charge when not a product)."""
-    description = (code.description or f"Stock code {code.code}")[:300]
+    description = code.description or f"Stock code {code.code}"
     price = code.usual_price
     values: dict = {"sku": code.code, "description": description, "price": price,
                     "cost": round_money(price * COST_FRACTION), "taxable": False}

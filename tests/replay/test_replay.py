@@ -12,13 +12,14 @@ import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
 
-from backroom.catalog.models import Item
+from backroom.catalog.models import Item, StockAdjustment
 from backroom.core.invariants import invariant_violations
+from backroom.customers.models import Customer
 from backroom.purchasing.models import PurchaseOrder, Receipt
 from backroom.replay.models import ReplayRun
 from backroom.replay.runner import Replay, ReplayOptions, ReplayPolicy
 from backroom.replay.source import SOURCE_TIME_ZONE, Invoice, RetailRow
-from backroom.sales.models import Order
+from backroom.sales.models import Order, Payment, PaymentKind
 
 SLICE = 40
 UK = ZoneInfo("Europe/London")
@@ -475,6 +476,64 @@ def test_replay_names_quantity_of_many_digits(tmp_path):
                                            "number from -1,000,000 to 1,000,000"):
         call_command("replay", str(source), "-v", "0")
     assert not ReplayRun.objects.exists()
+
+
+LONG = {"InvoiceNo": "5" * 101, "StockCode": "8" * 41, "Description": "D" * 201,
+        "CustomerID": "1" * 61, "Country": "C" * 130}
+
+
+@pytest.mark.parametrize(("column", "limit", "stored_as"), [
+    ("InvoiceNo", 100, "a replay run's last invoice"),
+    ("StockCode", 40, "an item's SKU"),
+    ("Description", 200, "a stock adjustment's reason"),
+    ("CustomerID", 60, "a customer's external id"),
+    ("Country", 129, "a customer's name with a CustomerID of 60 digits"),
+])
+@pytest.mark.django_db
+def test_replay_names_text_over_limit(tmp_path, column, limit, stored_as):
+    values = {"InvoiceNo": "536366", "StockCode": "22633", "Description": "GLOVES",
+              "CustomerID": "17851", "Country": "United Kingdom", column: LONG[column]}
+    source = _log(tmp_path, MUG, (
+        "{InvoiceNo},{StockCode},{Description},2,2010-12-01 08:28:00,1.85,{CustomerID},"
+        "{Country}\n").format(**values))
+
+    with pytest.raises(CommandError) as raised:
+        call_command("replay", str(source), "-v", "0")
+
+    value = LONG[column]
+    assert str(raised.value) == (
+        f"{source}, line 3: {column} '{value[:30]}…' has {len(value)} characters, more than "
+        f"the {limit} that fit in {stored_as}; shorten it.")
+    assert not ReplayRun.objects.exists()
+    assert not Order.objects.exists()
+
+
+@pytest.mark.django_db
+def test_replay_stores_texts_at_limit(tmp_path, quiet_mail):
+    # Each text has the most characters its column takes: the sale, the write-off
+    # and the return with its refund store them whole, on PostgreSQL too.
+    sale, customer, country = "5" * 100, "1" * 60, "C" * 129
+    description, reason = "D" * 200, "W" * 200
+    cancellation = "C" + "5" * 99
+    source = _log(tmp_path,
+                  f"{sale},85123A,{description},6,2010-12-01 08:26:00,2.55,{customer},"
+                  f"{country}\n",
+                  f"536366,85123A,{reason},-1,2010-12-01 08:28:00,0,,United Kingdom\n",
+                  f"{cancellation},85123A,MUG,-2,2010-12-01 08:30:00,2.55,{customer},"
+                  f"{country}\n")
+
+    report = Replay(ReplayOptions(path=source, progress=False)).run()
+
+    assert report["engine_errors"] == {}
+    assert report["cancellations"]["units_returned"] == 2
+    assert Item.objects.get(sku="85123A").description == description
+    stored = Customer.objects.get(external_id=customer)
+    assert stored.name == f"Customer {customer}, {country}"
+    assert len(stored.name) == Customer._meta.get_field("name").max_length
+    assert StockAdjustment.objects.filter(reason=reason).count() == 1
+    refund = Payment.objects.get(kind=PaymentKind.REFUND)
+    assert refund.reason == f"Returned on invoice {cancellation}"
+    assert ReplayRun.objects.get().last_invoice == cancellation
 
 
 @pytest.mark.django_db
