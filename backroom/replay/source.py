@@ -255,6 +255,10 @@ def _row(number: int, fields: list[str], path: Path | str,
     if unit_price is None:
         raise SourceError(f"{where}: UnitPrice '{price}' is not a price like 2.55 of at most "
                           f"{MAX_AMOUNT}.")
+    if unit_price < 0 and invoice[:1].upper() != "A":
+        raise SourceError(f"{where}: UnitPrice '{price}' is negative, which only a bad-debt "
+                          "adjustment (an InvoiceNo starting with A) may be; correct it. A "
+                          "cancellation has a positive price and a negative Quantity.")
     customer = _customer_id(customer)
     if customer and not (customer.isascii() and customer.isdigit()):
         raise SourceError(f"{where}: CustomerID '{customer}' is not a number; give digits "

@@ -478,6 +478,34 @@ def test_replay_names_quantity_of_many_digits(tmp_path):
     assert not ReplayRun.objects.exists()
 
 
+@pytest.mark.parametrize("invoice", ["536366", "C536366"])
+@pytest.mark.django_db
+def test_replay_names_negative_price(tmp_path, invoice):
+    source = _log(tmp_path, MUG,
+                  f"{invoice},22633,GLOVES,2,2010-12-01 08:28:00,-1.85,17851,United Kingdom\n")
+
+    with pytest.raises(CommandError) as raised:
+        call_command("replay", str(source), "-v", "0")
+
+    assert str(raised.value) == (
+        f"{source}, line 3: UnitPrice '-1.85' is negative, which only a bad-debt adjustment "
+        "(an InvoiceNo starting with A) may be; correct it. A cancellation has a positive "
+        "price and a negative Quantity.")
+    assert not ReplayRun.objects.exists()
+    assert not Item.objects.exists()
+
+
+@pytest.mark.django_db
+def test_replay_skips_negative_bad_debt(tmp_path, quiet_mail):
+    source = _log(tmp_path, MUG,
+                  "A563186,B,Adjust bad debt,1,2010-12-01 08:28:00,-11062.06,,United Kingdom\n")
+
+    report = Replay(ReplayOptions(path=source, progress=False)).run()
+
+    assert report["rejected"]["reasons"]["bad-debt adjustment, not a sale"]["rows"] == 1
+    assert report["engine_errors"] == {}
+
+
 LONG = {"InvoiceNo": "5" * 101, "StockCode": "8" * 41, "Description": "D" * 201,
         "CustomerID": "1" * 61, "Country": "C" * 130}
 
