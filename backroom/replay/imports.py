@@ -411,7 +411,12 @@ def import_file(*, user, kind_name: str, path: Path | str, dry_run: bool = False
                 skip_invalid: bool = False, column_overrides: dict[str, str] | None = None,
                 progress: bool = True) -> ImportResult:
     """Check and upsert every row of a CSV file; see the module docstring for the rules."""
-    data = Path(path).read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise ValidationFailed(f"{path} cannot be read ({error.strerror or error}). Check that "
+                               "the file exists and that you may read it.",
+                               field="file") from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -6,12 +6,14 @@ import io
 import json
 import re
 import shlex
+import textwrap
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from backroom.accounts.services import user_create
 from backroom.catalog.models import Barcode, Item, Vendor
 from backroom.core.errors import ValidationFailed
 from backroom.customers.models import Customer
@@ -354,6 +356,115 @@ def test_import_command_prints_json_summary(owner, tmp_path):
     assert json.loads(output.getvalue())["created"] == 2
 
 
+FILE_ERRORS = [
+    ("", [], "validation_error", "file", None, "{path} is empty; it needs a header row."),
+    (b"sku,description,price\nZ9,Caf\xe9 mug,3.00\n", [], "validation_error", "file", 2,
+     "{path} is not UTF-8 text: byte 28 (0xE9) on line 2 cannot be read. Save the file as "
+     "\"CSV UTF-8\" and import it again."),
+    ("sku,description,price\nA1,\"Mug,3.00\n", [], "validation_error", "file", 2,
+     "{path}, line 2: a quote (\") opens a cell and is never closed. Close it with a second "
+     "quote, or remove it. Nothing was written."),
+    ("sku,description\nA1,Mug\n", [], "validation_error", "price", None,
+     "The file has no column for price; the header is 'sku,description'. Rename the column "
+     "or map it with --column."),
+    ("sku,description,price\nA1,Mug,3.00\n", ["--column", "price"], "validation_error",
+     "columns", None, "--column 'price' is invalid; write it as FIELD=HEADER."),
+    (None, [], "not_found", "file", None, "File {path} not found; check the path."),
+    ("sku,description,price\nA1,Mug,3.00\n", ["--user", "nobody"], "not_found", "user", None,
+     "User 'nobody' not found; create it with 'backroom user create'."),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("content", "options", "code", "field", "line", "message"),
+                         FILE_ERRORS, ids=["empty", "not utf-8", "unclosed quote",
+                                           "missing column", "bad --column", "no file",
+                                           "unknown user"])
+def test_import_json_names_file_error(owner, tmp_path, content, options, code, field, line,
+                                      message):
+    path = tmp_path / "items.csv"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    output = io.StringIO()
+
+    with pytest.raises(CommandError) as raised:
+        call_command("import", "items", str(path), "--json", *options, stdout=output,
+                     verbosity=0)
+
+    expected_message = message.format(path=path)
+    assert str(raised.value) == expected_message
+    assert json.loads(output.getvalue()) == {
+        "kind": "items", "dry_run": False, "written": False,
+        "error": {"code": code, "field": field, "line": line, "message": expected_message}}
+    assert not Item.objects.exists()
+
+
+@pytest.mark.django_db
+def test_import_json_names_permission_error(owner, clerk, tmp_path):
+    path = tmp_path / "vendors.csv"
+    path.write_text("code,name\nW,Vendor W\n")
+    output = io.StringIO()
+
+    with pytest.raises(CommandError, match="lacks the 'manage_catalog' permission"):
+        call_command("import", "vendors", str(path), "--json", "--dry-run", "--user",
+                     clerk.username, stdout=output, verbosity=0)
+
+    printed = json.loads(output.getvalue())
+    assert (printed["kind"], printed["dry_run"], printed["written"]) == ("vendors", True, False)
+    assert (printed["error"]["code"], printed["error"]["field"]) == ("permission_denied", "user")
+
+
+@pytest.mark.django_db
+def test_import_json_summary_has_no_error(owner, tmp_path):
+    output = io.StringIO()
+
+    call_command("import", "vendors", str(EXAMPLES / "vendors.csv"), "--json", stdout=output)
+
+    assert json.loads(output.getvalue())["error"] is None
+
+
+def _json_examples(markdown: str) -> list[dict]:
+    """Return the JSON objects of the docs' section on JSON output, in order."""
+    section = markdown.split("## JSON output", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"^    \{\n(?:    .*\n)*?    \}$", section, re.MULTILINE)
+    return [json.loads(textwrap.dedent(block)) for block in blocks]
+
+
+@pytest.mark.django_db
+def test_docs_json_examples_are_real(owner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("prices.csv").write_text("sku,description,price\nA1,Mug,abc\n")
+    Path("items.csv").write_text("sku,description,price\nA1,\"Mug,3.00\n")
+    printed = []
+    for name in ("prices.csv", "items.csv"):
+        output = io.StringIO()
+        with pytest.raises(CommandError):
+            call_command("import", "items", name, "--json", stdout=output, verbosity=0)
+        printed.append(json.loads(output.getvalue()))
+
+    assert _json_examples(IMPORT_DOCS.read_text()) == printed
+
+
+@pytest.mark.django_db
+def test_unreadable_file_rejected(owner, tmp_path, monkeypatch):
+    path = tmp_path / "items.csv"
+    path.write_text("sku,description,price\nA1,Mug,3.00\n")
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+
+    with pytest.raises(CommandError) as raised:
+        call_command("import", "items", str(path), verbosity=0)
+
+    assert str(raised.value) == (
+        f"{path} cannot be read (Permission denied). Check that the file exists and that you "
+        "may read it.")
+
+
 @pytest.mark.django_db
 def test_import_command_rejects_non_utf8(owner, tmp_path):
     path = tmp_path / "items.csv"
@@ -375,6 +486,36 @@ def test_import_command_needs_catalog_permission(owner, clerk, vendor, tmp_path)
                      verbosity=0)
     assert "row " not in output.getvalue()
     assert not Item.objects.exists()
+
+
+INACTIVE_ADVICE = {
+    "items": "an active owner's or manager's account",
+    "vendors": "an active owner's or manager's account",
+    "customers": "an active account",
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", sorted(INACTIVE_ADVICE))
+def test_import_command_rejects_deactivated_user(owner, kind, tmp_path):
+    rita = user_create(username="rita", role="owner", password="correct-horse-battery")
+    rita.is_active = False
+    rita.save(update_fields=["is_active"])
+    path = tmp_path / f"{kind}.csv"
+    path.write_text({"items": "sku,description,price\nA1,Mug,3.00\n",
+                     "vendors": "code,name\nW,Vendor W\n",
+                     "customers": "name\nNed\n"}[kind])
+
+    with pytest.raises(CommandError) as raised:
+        call_command("import", kind, str(path), "--user", "rita", stdout=io.StringIO(),
+                     verbosity=0)
+
+    assert str(raised.value) == (
+        f"User 'rita' is deactivated, so the import cannot act as it. Pass --user with "
+        f"{INACTIVE_ADVICE[kind]}, or have an owner activate 'rita' on the Users screen.")
+    assert not Item.objects.exists()
+    assert not Vendor.objects.exists()
+    assert not Customer.objects.filter(name="Ned").exists()
 
 
 @pytest.mark.django_db
