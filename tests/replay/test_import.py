@@ -608,6 +608,23 @@ def test_docs_example_output_is_real(owner, monkeypatch):
         assert output.getvalue().splitlines() == expected, arguments
 
 
+@pytest.mark.django_db
+def test_import_command_lists_every_problem(owner, tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_text("sku,description,price\n" + "".join(
+        f"A{number},Mug,abc\n" for number in range(1, 178)))
+    output = io.StringIO()
+
+    with pytest.raises(CommandError, match="^177 of 177 rows are invalid"):
+        call_command("import", "items", str(path), stdout=output, verbosity=0)
+
+    lines = output.getvalue().splitlines()
+    assert lines[:-1] == [
+        f"row {number}, price: 'abc' is not a number; write it like 4.00. [invalid_number]"
+        for number in range(2, 179)]
+    assert lines[-1].startswith("items: 177 rows, 0 would be created")
+
+
 def _summary_line(*arguments: str) -> str:
     """Run the import command and return its last line of output, the summary."""
     output = io.StringIO()

@@ -12,8 +12,6 @@ from backroom.core.management.database import database_errors, require_database_
 from backroom.replay.imports import KINDS, ImportResult, import_file, same_header
 from backroom.replay.users import acting_user
 
-MAX_LISTED_PROBLEMS = 50
-
 
 class ImportFailed(Exception):
     """An error that ends the import with nothing written, with a code and a field for
@@ -114,12 +112,10 @@ class Command(BaseCommand):
             else:
                 reason = f"it matches no {result.kind} field"
             self.stdout.write(f"column '{header}' ignored: {reason}")
-        for problem in result.problems[:MAX_LISTED_PROBLEMS]:
+        # Every problem, however many, so that one pass over the list fixes the whole file.
+        for problem in result.problems:
             self.stdout.write(f"row {problem.row}, {problem.field}: {problem.message} "
                               f"[{problem.code}]")
-        if len(result.problems) > MAX_LISTED_PROBLEMS:
-            more = _count(len(result.problems) - MAX_LISTED_PROBLEMS, "more problem")
-            self.stdout.write(f"... and {more} (use --json to list them all)")
         self.stdout.write(summary(result))
 
 
