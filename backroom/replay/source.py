@@ -112,9 +112,11 @@ def _parse_time(text: str) -> datetime.datetime:
 def read_rows(path: Path | str) -> Iterator[RetailRow]:
     """Yield the rows of the gzip CSV file in file order, parsed.
 
-    Raises SourceError for a row that cannot be read, and for a row dated
-    before the one above it: the replay runs the rows in the file's order.
+    Raises SourceError for a file that is not a readable gzip CSV file, for a
+    row that cannot be read, and for a row dated before the one above it: the
+    replay runs the rows in the file's order.
     """
+    _check_gzip(path)
     try:
         with gzip.open(path, "rb") as raw:
             # utf-8-sig drops a byte-order mark before the header, if there is one.
@@ -145,11 +147,42 @@ def read_rows(path: Path | str) -> Iterator[RetailRow]:
                         "file by InvoiceDate, keeping each invoice's rows together.")
                 previous = row
                 yield row
-    except (OSError, EOFError, zlib.error, csv.Error) as error:
-        # gzip.BadGzipFile is an OSError; a truncated file raises EOFError.
+    except EOFError:
         raise SourceError(
-            f"{path} cannot be read as a gzip-compressed UTF-8 CSV file ({error}); give the "
-            "transaction log as downloaded, for example online_retail.csv.gz.") from None
+            f"{path} ends in the middle of its compressed data, so the file is cut short; "
+            "copy or download it again.") from None
+    except (gzip.BadGzipFile, zlib.error) as error:
+        # A damaged file fails its CRC check or its deflate data.
+        raise SourceError(
+            f"{path} has damaged gzip data ({error}); copy or download it again.") from None
+    except csv.Error as error:
+        raise SourceError(f"{path} is not a valid CSV file ({error}); check its quotes and "
+                          "commas.") from None
+    except OSError as error:
+        raise SourceError(f"{path} cannot be read ({error.strerror or error}); check the "
+                          "file and its permissions.") from None
+
+
+# The two bytes a gzip file starts with; Python's gzip module checks the same.
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _check_gzip(path: Path | str) -> None:
+    """Raise SourceError, in words, unless the file starts as a gzip file does."""
+    try:
+        with open(path, "rb") as raw:
+            start = raw.read(len(GZIP_MAGIC))
+    except OSError as error:
+        raise SourceError(f"{path} cannot be read ({error.strerror or error}); check the "
+                          "file and its permissions.") from None
+    if not start:
+        raise SourceError(f"{path} is empty; give the transaction log, for example "
+                          "online_retail.csv.gz.")
+    if start != GZIP_MAGIC:
+        raise SourceError(
+            f"{path} does not start like a gzip file; the replay reads a gzip-compressed CSV "
+            f"file. Compress it with gzip (`gzip --keep {path}` writes {path}.gz) and replay "
+            "that.")
 
 
 WHOLE_NUMBER = re.compile(r"-?[0-9]+")
