@@ -212,7 +212,7 @@ def map_columns(kind: ImportKind, header: list[str], overrides: dict[str, str] |
 
     mapping: list[tuple[int, Column]] = []
     ignored: list[str] = []
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[int, str]] = {}  # field name: the position and header supplying it
     # Fields that a header matches by name or alias but does not supply, because
     # an override maps that header to other fields.
     displaced: dict[str, str] = {}
@@ -230,10 +230,9 @@ def map_columns(kind: ImportKind, header: list[str], overrides: dict[str, str] |
             continue
         for column in matched:
             if column.name in seen:
-                raise ValidationFailed(
-                    f"Columns '{seen[column.name]}' and '{header_name}' both map to the field "
-                    f"'{column.name}'; remove one or map it explicitly.", field=column.name)
-            seen[column.name] = header_name
+                raise _two_columns_for_field(column.name, *seen[column.name],
+                                             position, header_name)
+            seen[column.name] = (position, header_name)
             mapping.append((position, column))
     missing = [known.name for known in kind.columns if known.required and known.name not in seen]
     if missing:
@@ -247,6 +246,21 @@ def map_columns(kind: ImportKind, header: list[str], overrides: dict[str, str] |
             f"{','.join(header)!r}. Rename the column or map it with --column.{hints}",
             field=missing[0])
     return mapping, ignored
+
+
+def _two_columns_for_field(field_name: str, first_position: int, first_header: str,
+                           position: int, header_name: str) -> ValidationFailed:
+    """Explain that two columns supply one field, and how to keep one of them."""
+    columns = (f"Columns {first_position + 1} ('{first_header}') and {position + 1} "
+               f"('{header_name}') both map to the field '{field_name}'")
+    if same_header(first_header, header_name):
+        # --column names a column by its header, which here fits both columns.
+        advice = (", and their names match, so --column cannot choose between them. Rename "
+                  "or remove one of them in the file.")
+    else:
+        advice = (f". Remove one of them, or choose one with --column "
+                  f"{field_name}={first_header}.")
+    return ValidationFailed(columns + advice, field=field_name)
 
 
 def _overrides_check(kind: ImportKind, header: list[str], overrides: dict[str, str]) -> None:

@@ -890,6 +890,38 @@ def test_column_mapping_reads_one_header_twice(owner):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("mapping", [[], ["--column", "sku=SKU"]], ids=["plain", "mapped"])
+def test_duplicate_header_needs_file_change(owner, tmp_path, mapping):
+    path = tmp_path / "items.csv"
+    path.write_text("SKU,SKU,description,price\nA1,A1,Mug,3.00\n")
+
+    with pytest.raises(CommandError) as raised:
+        call_command("import", "items", str(path), *mapping, verbosity=0)
+
+    assert str(raised.value) == (
+        "Columns 1 ('SKU') and 2 ('SKU') both map to the field 'sku', and their names "
+        "match, so --column cannot choose between them. Rename or remove one of them in "
+        "the file.")
+    assert not Item.objects.exists()
+
+
+@pytest.mark.django_db
+def test_two_columns_for_field_advice_works(owner, tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_text("SKU,Item,description,price\nA1,B1,Mug,3.00\n")
+
+    with pytest.raises(CommandError) as raised:
+        call_command("import", "items", str(path), verbosity=0)
+    call_command("import", "items", str(path), "--column", "sku=SKU", verbosity=0,
+                 stdout=io.StringIO())
+
+    assert str(raised.value) == (
+        "Columns 1 ('SKU') and 2 ('Item') both map to the field 'sku'. Remove one of them, "
+        "or choose one with --column sku=SKU.")
+    assert list(Item.objects.values_list("sku", flat=True)) == ["A1"]
+
+
+@pytest.mark.django_db
 def test_column_mapping_names_displaced_field(owner):
     text = "sku,description,price\nZ3,Zebra plate,4.00\n"
 
