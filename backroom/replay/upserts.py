@@ -183,11 +183,18 @@ def customer_upsert(*, user, values: dict[str, Any]) -> str:
 def _customer_find(values: dict[str, Any]) -> Customer | None:
     customers = Customer.objects.filter(is_walk_in=False)
     if "id" in values:
-        customer = customers.filter(pk=values["id"]).first()
+        customer = Customer.objects.filter(pk=values["id"]).first()
         if customer is None:
             raise RowInvalid([("id", "not_found",
                                f"Customer {values['id']} not found; leave the id empty to "
                                "create a new customer.")])
+        if customer.is_walk_in:
+            # The walk-in customer records the sales to unnamed customers, so it keeps its
+            # name and gets no e-mail. customer_update rejects it too.
+            raise RowInvalid([("id", "invalid_value",
+                               f"Customer {customer.pk} is the walk-in customer "
+                               f"('{customer.name}'), which an import cannot change. Remove "
+                               "the row, or leave the id empty to create a new customer.")])
         return customer
     if values.get("external_id"):
         return customers.filter(external_id=values["external_id"]).first()

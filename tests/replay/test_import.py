@@ -17,6 +17,7 @@ from backroom.accounts.services import user_create
 from backroom.catalog.models import Barcode, Item, Vendor
 from backroom.core.errors import ValidationFailed
 from backroom.customers.models import Customer
+from backroom.customers.services import walk_in_customer
 from backroom.replay import upserts
 from backroom.replay.imports import KINDS, Column, import_file, import_text, parse_value
 
@@ -290,6 +291,22 @@ def test_customer_with_unknown_id_rejected(owner):
 
     assert [problem.code for problem in result.problems] == ["not_found"]
     assert Customer.objects.filter(is_walk_in=False).count() == 0
+
+
+@pytest.mark.django_db
+def test_walk_in_customer_not_updated(owner):
+    walk_in = walk_in_customer()
+
+    result = import_text(user=owner, kind_name="customers",
+                         text=f"id,name,email\n{walk_in.pk},Rita,rita@example.com\n")
+
+    assert [(problem.row, problem.field, problem.code) for problem in result.problems] == [
+        (2, "id", "invalid_value")]
+    assert result.problems[0].message == (
+        f"Customer {walk_in.pk} is the walk-in customer ('Retail customer'), which an import "
+        "cannot change. Remove the row, or leave the id empty to create a new customer.")
+    walk_in.refresh_from_db()
+    assert (walk_in.name, walk_in.email) == ("Retail customer", "")
 
 
 @pytest.mark.django_db
