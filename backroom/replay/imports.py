@@ -235,6 +235,8 @@ def map_columns(kind: ImportKind, header: list[str], overrides: dict[str, str] |
             seen[column.name] = (position, header_name)
             mapping.append((position, column))
     missing = [known.name for known in kind.columns if known.required and known.name not in seen]
+    if missing and len(header) == 1:
+        _separator_check(header[0])
     if missing:
         hints = "".join(
             f" Column '{displaced[name]}' would supply {name}, but a column mapping reads it "
@@ -246,6 +248,21 @@ def map_columns(kind: ImportKind, header: list[str], overrides: dict[str, str] |
             f"{','.join(header)!r}. Rename the column or map it with --column.{hints}",
             field=missing[0])
     return mapping, ignored
+
+
+OTHER_SEPARATORS = {";": "semicolons (;)", "\t": "tabs"}
+
+
+def _separator_check(header_cell: str) -> None:
+    """Raise ValidationFailed when a header read as one column contains a semicolon or a
+    tab, the separators of CSV files saved where the decimal separator is a comma."""
+    for separator, name in OTHER_SEPARATORS.items():
+        if separator in header_cell:
+            raise ValidationFailed(
+                f"The file seems to be separated by {name}: its header {header_cell!r} reads "
+                "as one column, because the import reads comma-separated files. Save the "
+                "file as CSV with commas between the cells and points in the numbers (4.50, "
+                "not 4,50), then import it again.", field="file")
 
 
 def _two_columns_for_field(field_name: str, first_position: int, first_header: str,

@@ -315,6 +315,41 @@ def test_missing_required_column_rejected(owner):
         import_text(user=owner, kind_name="items", text="sku,description\nA,B\n")
 
 
+SEPARATED_FILES = [
+    ("items", "sku;description;price\nA1;Mug;3,00\n", "semicolons (;)",
+     "'sku;description;price'"),
+    ("items", "sku\tdescription\tprice\nA1\tMug\t3.00\n", "tabs",
+     "'sku\\tdescription\\tprice'"),
+    ("customers", "name;email\nNed;ned@example.com\n", "semicolons (;)", "'name;email'"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("kind", "text", "separator", "header"), SEPARATED_FILES,
+                         ids=["semicolons", "tabs", "customers with semicolons"])
+def test_other_separator_named(owner, tmp_path, kind, text, separator, header):
+    path = tmp_path / "export.csv"
+    path.write_text(text)
+
+    with pytest.raises(CommandError) as raised:
+        call_command("import", kind, str(path), verbosity=0)
+
+    assert str(raised.value) == (
+        f"The file seems to be separated by {separator}: its header {header} reads as one "
+        "column, because the import reads comma-separated files. Save the file as CSV with "
+        "commas between the cells and points in the numbers (4.50, not 4,50), then import it "
+        "again.")
+
+
+@pytest.mark.django_db
+def test_semicolon_in_comma_header_allowed(owner):
+    text = "sku,description,price,notes;extra\nA1,Mug,3.00,x\n"
+
+    result = import_text(user=owner, kind_name="items", text=text)
+
+    assert (result.created, result.ignored_columns) == (1, ["notes;extra"])
+
+
 @pytest.mark.django_db
 def test_column_mapping_override(owner):
     text = "code,label,amount\nZ1,Zebra mug,6.50\n"
