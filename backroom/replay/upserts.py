@@ -71,10 +71,12 @@ def _item_check(item: Item | None, data: ItemInput) -> None:
                          f"Item {item.sku} has {item.on_hand} on hand; count them out before "
                          "making it untracked."))
     if data.barcode:
-        owner = Barcode.objects.filter(code=data.barcode).exclude(item__sku=data.sku).first()
+        owner = (Barcode.objects.select_related("item").filter(code=data.barcode)
+                 .exclude(item__sku=data.sku).first())
         if owner is not None:
             problems.append(("barcode", "duplicate_key",
-                             f"Barcode '{data.barcode}' belongs to another item."))
+                             f"Barcode '{data.barcode}' belongs to the item with SKU "
+                             f"{owner.item.sku}; give each barcode to one item."))
     if problems:
         raise RowInvalid(problems)
 

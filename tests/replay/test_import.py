@@ -767,7 +767,8 @@ def test_barcode_of_item_not_in_file_rejected(owner, card):
 
     assert [(problem.row, problem.field, problem.code) for problem in result.problems] == [
         (2, "barcode", "duplicate_key")]
-    assert result.problems[0].message == "Barcode '501' belongs to another item."
+    assert result.problems[0].message == (
+        "Barcode '501' belongs to the item with SKU A; give each barcode to one item.")
 
 
 def _documented_codes() -> set[str]:
