@@ -5,8 +5,9 @@ or one of the field's aliases (only letters and digits count, in any case), and
 `column_overrides` can map any header to one or more fields, which then take
 precedence over a header that matches them by name or alias. A mapped header
 supplies only the fields mapped to it. A row with more cells than the header
-is invalid. Every row is checked first and then written through the catalog
-and customer services, each in its own savepoint inside one transaction. When
+is invalid, and so is a text longer than the max_length of its model field.
+Every row is checked first and then written through the catalog and customer
+services, each in its own savepoint inside one transaction. When
 any row is invalid nothing is written, unless `skip_invalid` is set: then the
 valid rows are written and the others listed. A dry run checks and counts
 everything, then rolls back.
@@ -255,7 +256,7 @@ OTHER_SEPARATORS = {";": "semicolons (;)", "\t": "tabs"}
 
 def _separator_check(header_cell: str) -> None:
     """Raise ValidationFailed when a header read as one column contains a semicolon or a
-    tab, the separators of CSV files saved where the decimal separator is a comma."""
+    tab, which spreadsheets write between cells in place of commas."""
     for separator, name in OTHER_SEPARATORS.items():
         if separator in header_cell:
             raise ValidationFailed(

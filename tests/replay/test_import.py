@@ -2,6 +2,7 @@
 
 import contextlib
 import csv
+import importlib
 import io
 import json
 import re
@@ -466,6 +467,26 @@ def test_import_json_names_permission_error(owner, clerk, tmp_path):
     printed = json.loads(output.getvalue())
     assert (printed["kind"], printed["dry_run"], printed["written"]) == ("vendors", True, False)
     assert (printed["error"]["code"], printed["error"]["field"]) == ("permission_denied", "user")
+
+
+@pytest.mark.django_db
+def test_import_json_names_database_error(owner, tmp_path, monkeypatch):
+    command = importlib.import_module("backroom.replay.management.commands.import")
+    path = tmp_path / "vendors.csv"
+    path.write_text("code,name\nW,Vendor W\n")
+    output = io.StringIO()
+
+    def not_ready():
+        raise CommandError("The database is not set up.")
+
+    monkeypatch.setattr(command, "require_database_ready", not_ready)
+
+    with pytest.raises(CommandError, match="^The database is not set up.$"):
+        call_command("import", "vendors", str(path), "--json", stdout=output, verbosity=0)
+
+    assert json.loads(output.getvalue())["error"] == {
+        "code": "database_error", "field": None, "line": None,
+        "message": "The database is not set up."}
 
 
 @pytest.mark.django_db
