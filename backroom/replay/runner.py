@@ -110,6 +110,9 @@ logger = logging.getLogger(__name__)
 # commits, short enough that a terminal waiting for the write lock hardly notices.
 COMMIT_SECONDS = 0.5
 
+# How often the progress bar shows the simulated date while no invoice moves it.
+PROGRESS_SECONDS = 0.5
+
 # How many of a customer's lines of one item a cancellation looks through.
 MATCH_WINDOW = 200
 
@@ -178,6 +181,9 @@ class Replay:
         self.last_notice_id = 0
         self.user: Any = None
         self.clock: SimulatedClock | None = None
+        # The invoice bar while the invoices run, and when to redraw it next.
+        self.progress: tqdm | None = None
+        self.next_redraw = 0.0
 
     # ------------------------------------------------------------ the run
 
@@ -242,12 +248,14 @@ class Replay:
         # The progress bar closes on an interruption too, before its message.
         with tqdm(self._invoices(), total=found.invoices, unit="invoice", desc="replay",
                   disable=not self.options.progress) as invoices:
+            self.progress = invoices
             for batch in _timed_batches(iter(invoices), COMMIT_SECONDS):
                 with transaction.atomic():
                     done: list[Invoice] = []
                     for invoice in batch:
                         self._run_due(invoice.at)
                         self.clock.advance(invoice.at)
+                        self._show_clock(invoice.at)
                         with transaction.atomic():
                             self._invoice(invoice)
                         done.append(invoice)
@@ -255,10 +263,18 @@ class Replay:
         closing = datetime.datetime.combine(
             found.last_at.date() + datetime.timedelta(days=self.options.settle_days),
             datetime.time(23, 59), tzinfo=SOURCE_TIME_ZONE)
-        while self.queue and self.queue[0].at <= closing:
-            with transaction.atomic():
-                self._run_due(closing, deadline=time.monotonic() + COMMIT_SECONDS)
-                self._checkpoint(run)
+        # The settling days get a bar of their own, in simulated days.
+        with tqdm(total=self.options.settle_days, unit="day", desc="settle",
+                  disable=not (self.options.progress and self.options.settle_days)) as days:
+            self.progress = None
+            while self.queue and self.queue[0].at <= closing:
+                with transaction.atomic():
+                    self._run_due(closing, deadline=time.monotonic() + COMMIT_SECONDS)
+                    self._checkpoint(run)
+                settled = (self._now().date() - found.last_at.date()).days
+                days.update(min(settled, days.total) - days.n)
+            # The settling ends at the closing time, after the last event before it.
+            days.update(days.total - days.n)
         replay_seconds = time.perf_counter() - started
         violations = invariant_violations()
 
@@ -370,6 +386,7 @@ class Replay:
             event = heapq.heappop(self.queue)
             assert self.clock is not None
             self.clock.advance(event.at)
+            self._show_clock(event.at)
             with transaction.atomic():
                 if event.kind == "buyer":
                     self._buyer_run(event.at)
@@ -379,6 +396,17 @@ class Replay:
                     self._pickup(*event.payload)
             if deadline is not None and time.monotonic() >= deadline:
                 return
+
+    def _show_clock(self, at: datetime.datetime) -> None:
+        """Show the simulated date beside the invoice bar, and redraw the bar at most
+        every PROGRESS_SECONDS, so that it moves while the buyer runs between invoices."""
+        if self.progress is None:
+            return
+        self.progress.set_postfix_str(f"simulated {at:%Y-%m-%d}", refresh=False)
+        now = time.monotonic()
+        if now >= self.next_redraw:
+            self.progress.refresh()
+            self.next_redraw = now + PROGRESS_SECONDS
 
     def _next_buyer_run(self, after: datetime.datetime) -> datetime.datetime:
         day = after.date()

@@ -113,10 +113,11 @@ def read_rows(path: Path | str) -> Iterator[RetailRow]:
     """Yield the rows of the gzip CSV file in file order, parsed.
 
     Raises SourceError for a file that is not a readable gzip CSV file, for a
-    row that cannot be read, and for a row dated before the one above it: the
-    replay runs the rows in the file's order.
+    row that cannot be read, for a row dated before the one above it (the
+    replay runs the rows in the file's order) and for a row dated after now.
     """
     _check_gzip(path)
+    now = datetime.datetime.now(SOURCE_TIME_ZONE)
     try:
         with gzip.open(path, "rb") as raw:
             # utf-8-sig drops a byte-order mark before the header, if there is one.
@@ -145,6 +146,11 @@ def read_rows(path: Path | str) -> Iterator[RetailRow]:
                         f"{path}, line {number}: InvoiceDate {row.at:%Y-%m-%d %H:%M} is earlier "
                         f"than {previous.at:%Y-%m-%d %H:%M} on line {previous.number}; sort the "
                         "file by InvoiceDate, keeping each invoice's rows together.")
+                if row.at > now:
+                    raise SourceError(
+                        f"{path}, line {number}: InvoiceDate {row.at:%Y-%m-%d %H:%M} is in the "
+                        f"future (it is now {now:%Y-%m-%d %H:%M} UK time); a transaction log "
+                        "holds past invoices only, so correct the date.")
                 previous = row
                 yield row
     except EOFError:
@@ -375,8 +381,34 @@ def _invoice(rows: list[RetailRow]) -> Invoice:
     return Invoice(number=first.invoice, at=first.at, customer=first.customer, rows=tuple(rows))
 
 
+# The longest break allowed between two replayed invoices. The simulated store's buyer
+# runs twice a week through a break, 26 runs in 92 days. The UCI log's longest break is
+# 11 days, over Christmas, and a year typed wrong makes one of 365 days or more.
+MAX_BREAK = datetime.timedelta(days=92)
+
+
+def check_breaks(invoices: Iterable[Invoice], path: Path | str) -> Iterator[Invoice]:
+    """Yield the invoices; raise SourceError at one that comes more than MAX_BREAK after
+    the invoice before it."""
+    previous: RetailRow | None = None
+    for invoice in invoices:
+        first = invoice.rows[0]
+        if previous is not None and first.at - previous.at > MAX_BREAK:
+            days = (first.at - previous.at).days
+            raise SourceError(
+                f"{path}, line {first.number}: InvoiceDate {first.at:%Y-%m-%d %H:%M} comes "
+                f"{days:,} days after {previous.at:%Y-%m-%d %H:%M} on line {previous.number}, "
+                f"more than the {MAX_BREAK.days} days the replay allows between two invoices, "
+                "because the simulated store would keep buying stock twice a week through "
+                "them. Correct the date, or replay the invoices on each side separately, "
+                f"with --to {previous.at:%Y-%m-%d} and then --from {first.at:%Y-%m-%d}.")
+        previous = invoice.rows[-1]
+        yield invoice
+
+
 def read_invoices(path: Path | str, *, start: datetime.date | None = None,
                   end: datetime.date | None = None,
                   limit: int | None = None) -> Iterator[Invoice]:
     """Yield the invoices of the file that fall in the date range, at most `limit` of them."""
-    return group_invoices(select_rows(read_rows(path), start=start, end=end), limit)
+    return check_breaks(group_invoices(select_rows(read_rows(path), start=start, end=end),
+                                       limit), path)

@@ -16,6 +16,7 @@ from backroom.catalog.models import Item, StockAdjustment
 from backroom.core.invariants import invariant_violations
 from backroom.customers.models import Customer
 from backroom.purchasing.models import PurchaseOrder, Receipt
+from backroom.replay import runner
 from backroom.replay.models import ReplayRun
 from backroom.replay.runner import Replay, ReplayOptions, ReplayPolicy
 from backroom.replay.source import SOURCE_TIME_ZONE, Invoice, RetailRow
@@ -517,6 +518,66 @@ def test_replay_skips_negative_bad_debt(tmp_path, quiet_mail):
 
     assert report["rejected"]["reasons"]["bad-debt adjustment, not a sale"]["rows"] == 1
     assert report["engine_errors"] == {}
+
+
+@pytest.mark.parametrize("at", ["2999-01-01 09:00:00", "9999-12-31 23:59:00"])
+@pytest.mark.django_db
+def test_replay_names_future_date(tmp_path, at):
+    source = _log(tmp_path, MUG,
+                  f"536366,22633,GLOVES,2,{at},1.85,17851,United Kingdom\n")
+
+    with pytest.raises(CommandError, match=(
+            f"line 3: InvoiceDate {at[:16]} is in the future \\(it is now .* UK time\\); a "
+            "transaction log holds past invoices only, so correct the date.")):
+        call_command("replay", str(source), "-v", "0")
+    assert not ReplayRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_replay_names_break_over_limit(tmp_path):
+    source = _log(tmp_path, MUG,
+                  "536366,22633,GLOVES,2,2010-12-01 08:28:00,1.85,17851,United Kingdom\n",
+                  "536367,22633,GLOVES,2,2011-12-01 08:28:00,1.85,17851,United Kingdom\n")
+
+    with pytest.raises(CommandError) as raised:
+        call_command("replay", str(source), "-v", "0")
+
+    assert str(raised.value) == (
+        f"{source}, line 4: InvoiceDate 2011-12-01 08:28 comes 365 days after 2010-12-01 "
+        "08:28 on line 3, more than the 92 days the replay allows between two invoices, "
+        "because the simulated store would keep buying stock twice a week through them. "
+        "Correct the date, or replay the invoices on each side separately, with --to "
+        "2010-12-01 and then --from 2011-12-01.")
+    assert not ReplayRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_replay_checks_breaks_in_selection_only(tmp_path, quiet_mail):
+    source = _log(tmp_path, MUG,
+                  "536366,22633,GLOVES,2,2011-12-01 08:28:00,1.85,17851,United Kingdom\n")
+
+    report = Replay(ReplayOptions(path=source, start=datetime.date(2011, 12, 1),
+                                  progress=False)).run()
+
+    assert report["orders"]["created"] == 1
+
+
+@pytest.mark.django_db
+def test_replay_shows_simulated_date(tmp_path, quiet_mail, monkeypatch, capsys):
+    # The second invoice comes 92 days after the first, the longest break allowed.
+    monkeypatch.setattr(runner, "PROGRESS_SECONDS", 0)
+    source = _log(tmp_path, MUG,
+                  "536366,22633,GLOVES,2,2011-03-03 08:26:00,1.85,17851,United Kingdom\n")
+
+    report = Replay(ReplayOptions(path=source, settle_days=30)).run()
+
+    progress = capsys.readouterr().err
+    assert report["orders"]["created"] == 2
+    # The buyer's runs in the break move the date shown beside the invoice bar.
+    assert "simulated 2011-01-03" in progress
+    assert "simulated 2011-03-03" in progress
+    assert "settle: 100%" in progress
+    assert "30/30" in progress
 
 
 LONG = {"InvoiceNo": "5" * 101, "StockCode": "8" * 41, "Description": "D" * 201,
