@@ -179,12 +179,31 @@ def test_replay_command_writes_report(retail_path, tmp_path):
     assert report["simulated"]["first"].startswith("2010-12-01T08:26")
 
 
-def test_replay_command_rejects_bad_dates(tmp_path):
+@pytest.mark.parametrize("option", ["--from", "--to"])
+@pytest.mark.parametrize("text", [
+    "first of May", "20101201", "2010-W48-3", "2010-12-1", "2010-13-01", "2010-12-01T08:00",
+    "",
+])
+def test_replay_command_rejects_bad_dates(tmp_path, option, text):
     source = tmp_path / "data.csv.gz"
     source.write_bytes(b"")
 
-    with pytest.raises(Exception, match="is not a date"):
-        call_command("replay", str(source), "--from", "first of May")
+    with pytest.raises(CommandError) as raised:
+        call_command("replay", str(source), option, text)
+
+    assert str(raised.value) == (f"{option} '{text}' is not a date; write it as YYYY-MM-DD, "
+                                 "for example 2011-03-01.")
+
+
+def test_replay_command_rejects_from_after_to(tmp_path):
+    source = tmp_path / "data.csv.gz"
+    source.write_bytes(b"")
+
+    with pytest.raises(CommandError) as raised:
+        call_command("replay", str(source), "--from", "2011-03-02", "--to", "2011-03-01")
+
+    assert str(raised.value) == ("--from 2011-03-02 is after --to 2011-03-01; give a --from "
+                                 "on or before the --to date.")
 
 
 GZIPPED = gzip.compress(b"InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,"

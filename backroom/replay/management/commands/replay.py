@@ -3,6 +3,7 @@ import datetime
 import json
 import logging
 import os
+import re
 import signal
 import threading
 from collections.abc import Iterator
@@ -28,11 +29,20 @@ from backroom.replay.upserts import RowInvalid
 QUIET_MAIL = "django.core.mail.backends.dummy.EmailBackend"
 
 
-def _date(text: str) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"'{text}' is not a date; write it as YYYY-MM-DD.") from None
+# Python 3.11's date.fromisoformat also reads 20101201 and 2010-W48-3, so the
+# form is checked first.
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _date(option: str, text: str) -> datetime.date:
+    """Parse the date of an option, written YYYY-MM-DD; raise CommandError otherwise."""
+    if ISO_DATE.fullmatch(text):
+        try:
+            return datetime.date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise CommandError(f"{option} '{text}' is not a date; write it as YYYY-MM-DD, for "
+                       "example 2011-03-01.")
 
 
 def _check_report_path(report: Path, source: Path) -> None:
@@ -126,13 +136,14 @@ class Command(BaseCommand):
         if report:
             _check_report_path(Path(report), source)
         replay_options = ReplayOptions(
-            path=source, start=_date(start) if start else None,
-            end=_date(end) if end else None, invoices=invoices,
+            path=source, start=_date("--from", start) if start is not None else None,
+            end=_date("--to", end) if end is not None else None, invoices=invoices,
             progress=options["verbosity"] > 0, restamp=not no_restamp,
             settle_days=settle_days)
         if replay_options.start and replay_options.end \
                 and replay_options.start > replay_options.end:
-            raise CommandError(f"--from {start} is after --to {end}.")
+            raise CommandError(f"--from {start} is after --to {end}; give a --from on or "
+                               "before the --to date.")
         require_database_ready()
         if connection.vendor == "sqlite":
             with connection.cursor() as cursor:
