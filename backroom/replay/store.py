@@ -19,9 +19,9 @@ from tqdm import tqdm
 from backroom.catalog.models import Item, Vendor
 from backroom.catalog.services import ItemInput, items_count_in, items_create, vendor_create
 from backroom.core.money import round_money
-from backroom.replay.models import ReplayRun
 from backroom.replay.source import Invoice, is_product_code
 from backroom.replay.upserts import item_upsert
+from backroom.replay.users import REPLAY_USERNAME
 from backroom.sales.models import Order
 
 # (code, name, lead time in days): twenty made-up gift-ware suppliers.
@@ -178,9 +178,17 @@ def store_rejection_reason(found: Survey) -> str | None:
     store already keeps as the other kind (a stocked item where the replay
     needs a charge, or the reverse).
     """
-    orders = Order.objects.count()
-    if orders and not ReplayRun.objects.exists():
-        return f"This store already has {orders} orders that no replay made. {OWN_DATABASE}"
+    # The replay signs its orders as its own user, so any other order is not the replay's:
+    # a demo store, or orders taken at the counter before or between runs.
+    others = Order.objects.exclude(created_by__username=REPLAY_USERNAME)
+    count = others.count()
+    if count:
+        first = others.order_by("pk").values("number", "created_by__username").first()
+        assert first is not None
+        by = first["created_by__username"] or "no user"
+        orders = "1 order" if count == 1 else f"{count:,} orders"
+        return (f"This store already has {orders} that no replay made (the first is order "
+                f"{first['number']}, created by {by}). {OWN_DATABASE}")
     kinds = {code.code: is_product_code(code.code) for code in found.codes.values()}
     clashes = sorted(sku for sku, tracked in Item.objects.filter(sku__in=kinds)
                      .values_list("sku", "tracked") if tracked != kinds[sku])

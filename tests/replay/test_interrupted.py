@@ -18,7 +18,7 @@ from django.utils import timezone
 from backroom.catalog.models import Item
 from backroom.core.errors import BackroomError
 from backroom.customers.models import Customer
-from backroom.replay import runner, runs
+from backroom.replay import runner, runs, store
 from backroom.replay.models import ReplayRun
 from backroom.replay.source import SOURCE_TIME_ZONE
 from backroom.sales.models import Order
@@ -304,3 +304,23 @@ def test_migration_copies_range_from_report():
     assert run.last_invoice_at == datetime.datetime(2010, 12, 2, 19, 59, tzinfo=datetime.UTC)
     assert run.invoices_committed == 250
     assert runs.overlap_rejection_reason(run.last_invoice_at, run.last_invoice_at) is not None
+
+
+@pytest.mark.django_db
+def test_later_run_rejects_orders_made_between(source, owner, quiet_mail):
+    replay(source, "--to", "2010-12-01")
+    with open(source.parent / "demo.txt", "w") as output:
+        call_command("demo", stdout=output)
+    demo_orders = Order.objects.exclude(created_by__username="replay")
+    first = demo_orders.order_by("pk").first()
+    count = Order.objects.count()
+
+    with pytest.raises(CommandError) as raised:
+        replay(source, "--from", "2010-12-02")
+
+    assert str(raised.value) == (
+        f"This store already has {demo_orders.count()} orders that no replay made (the "
+        f"first is order {first.number}, created by {owner.username}). "
+        f"{store.OWN_DATABASE}")
+    assert Order.objects.count() == count
+    assert ReplayRun.objects.count() == 1
