@@ -28,6 +28,7 @@ MAX_EXAMPLES = 5
 INVOICE_KINDS = ("sale", "cancellation", "bad_debt")
 ROW_KINDS = ("sale", "cancellation", "stock_adjustment", "bad_debt", "zero_quantity")
 NOTICE_SOURCES = ("receipt", "return", "adjustment", "released")
+EARLIER_COUNTS = ("units_cancelled", "units_returned", "units_filled", "pickups")
 
 
 @dataclass
@@ -60,6 +61,8 @@ class ReplayStats:
     rejected_units: Counter = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     engine_errors: Counter = field(default_factory=Counter)
+    # The part of the counts above that concerns orders of earlier runs (EARLIER_COUNTS).
+    earlier: Counter = field(default_factory=Counter)
 
     def reject(self, rows: list[RetailRow] | tuple[RetailRow, ...], reason: str,
                units: int | None = None) -> None:
@@ -94,8 +97,11 @@ def report_build(stats: ReplayStats, *, before: dict[str, int],
                  extra: dict[str, Any]) -> dict[str, Any]:
     """Assemble the report: the run's counters plus figures read from the database.
 
-    `before` holds the highest order, purchase order and purchase request ids
-    from before the run, so the figures cover this run's rows only.
+    `before` holds the highest ids from before the run (see highest_ids). The
+    figures of what the run did (units taken back, notices, pick-ups, money taken
+    and refunded) count it on any order, and those of the orders at the end (their
+    statuses, what still waits, deposits held) cover the orders this run created.
+    `earlier_orders` gives both for the orders of earlier runs.
     """
     first_order_id = before["order"]
     orders = Order.objects.filter(pk__gt=first_order_id)
@@ -144,7 +150,8 @@ def report_build(stats: ReplayStats, *, before: dict[str, int],
                         for reason, count in stats.rejected_rows.most_common()},
         },
         "engine_errors": dict(stats.engine_errors.most_common()),
-        "money": _money_figures(orders),
+        "money": _money_figures(orders, before["payment"]),
+        "earlier_orders": _earlier_orders(stats, before["payment"], first_order_id),
     })
     return report
 
@@ -169,7 +176,7 @@ def _back_orders(stats: ReplayStats, first_order_id: int) -> dict[str, Any]:
     return {
         "lines": stats.back_order_lines,
         "units": stats.units_back_ordered,
-        "units_filled": sum(stats.notice_units.values()),
+        "units_filled": sum(stats.notice_units.values()) - stats.earlier["units_filled"],
         "lines_still_waiting": still["lines"],
         "units_still_waiting": still["units"],
         "orders_still_waiting": Order.objects.filter(
@@ -198,17 +205,38 @@ def _purchasing(stats: ReplayStats, first_po_id: int, first_request_id: int) -> 
     }
 
 
-def _money_figures(orders) -> dict[str, Any]:
-    payments = Payment.objects.filter(order__in=orders, voided_at__isnull=True)
-    sums = payments.aggregate(
+def _money_figures(orders, first_payment_id: int) -> dict[str, Any]:
+    """Return the money the run took and refunded on any order, by the ids of the
+    payments it made, and the deposits held at the end on the orders it created."""
+    sums = _payment_sums(Payment.objects.filter(pk__gt=first_payment_id))
+    return {"currency": StoreSettings.load().currency, "taken": sums["taken"],
+            "refunded": sums["refunded"], "deposits_held": _deposits_held(orders)}
+
+
+def _earlier_orders(stats: ReplayStats, first_payment_id: int,
+                    first_order_id: int) -> dict[str, Any]:
+    """Return what the run did to the orders of earlier runs, a part of the run's totals,
+    and the deposits held on them at the end."""
+    sums = _payment_sums(Payment.objects.filter(pk__gt=first_payment_id,
+                                                order_id__lte=first_order_id))
+    return {**_complete(stats.earlier, EARLIER_COUNTS), **sums,
+            "deposits_held": _deposits_held(Order.objects.filter(pk__lte=first_order_id))}
+
+
+def _payment_sums(payments) -> dict[str, str]:
+    sums = payments.filter(voided_at__isnull=True).aggregate(
         taken=Sum("amount", filter=Q(kind=PaymentKind.PAYMENT)),
         refunded=Sum("amount", filter=Q(kind=PaymentKind.REFUND)))
+    return {"taken": _money(sums["taken"]), "refunded": _money(sums["refunded"])}
+
+
+def _deposits_held(orders) -> str:
+    """Return what the open orders among `orders` hold beyond their delivered goods."""
     held = ZERO
     open_orders = orders.filter(status__in=[OrderStatus.WAITING, OrderStatus.READY])
     for order in open_orders.prefetch_related("lines"):
         held += max(order.paid - delivered_value(order.lines.all()), ZERO)
-    return {"currency": StoreSettings.load().currency, "taken": _money(sums["taken"]),
-            "refunded": _money(sums["refunded"]), "deposits_held": _money(held)}
+    return _money(held)
 
 
 def highest_ids() -> dict[str, int]:
@@ -217,4 +245,4 @@ def highest_ids() -> dict[str, int]:
         return model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
     return {"order": top(Order), "purchase_order": top(PurchaseOrder),
-            "purchase_request": top(PurchaseRequest)}
+            "purchase_request": top(PurchaseRequest), "payment": top(Payment)}

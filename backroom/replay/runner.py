@@ -416,6 +416,10 @@ class Replay:
                 return at
             day += datetime.timedelta(days=1)
 
+    def _of_earlier_run(self, order_id: int) -> bool:
+        """Whether an order existed before this run began, so an earlier run made it."""
+        return order_id <= self.before["order"]
+
     def _now(self) -> datetime.datetime:
         assert self.clock is not None and self.clock.now is not None
         return self.clock.now
@@ -590,6 +594,8 @@ class Replay:
                                      refund="original_tender"):
                 left -= cancel
                 self.stats.cancel_units["units_cancelled"] += cancel
+                if self._of_earlier_run(order_id):
+                    self.stats.earlier["units_cancelled"] += cancel
             give_back = min(left, delivered)
             if give_back and self._call("line_return", invoice, line_return, user=self.user,
                                         number=number, line_id=line_id, quantity=give_back,
@@ -597,6 +603,8 @@ class Replay:
                                         reason=RETURN_REASON.format(invoice=invoice.number)):
                 left -= give_back
                 self.stats.cancel_units["units_returned"] += give_back
+                if self._of_earlier_run(order_id):
+                    self.stats.earlier["units_returned"] += give_back
             if not left:
                 break
         return left
@@ -682,6 +690,8 @@ class Replay:
         if self._call("order_deliver", None, order_deliver, user=self.user, number=number,
                       payments=payments):
             self.stats.pickups += 1
+            if self._of_earlier_run(order_id):
+                self.stats.earlier["pickups"] += 1
 
     def _notices_collect(self) -> None:
         """Count new receiving notices; schedule the pick-up of orders that became ready."""
@@ -693,6 +703,8 @@ class Replay:
             self.last_notice_id = pk
             self.stats.notices[source] += 1
             self.stats.notice_units[source] += quantity
+            if self._of_earlier_run(order_id):
+                self.stats.earlier["units_filled"] += quantity
             if status != OrderStatus.READY or order_id in self.picked:
                 continue
             self.picked.add(order_id)

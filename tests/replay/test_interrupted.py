@@ -8,11 +8,13 @@ import json
 import os
 import signal
 import threading
+from decimal import Decimal
 
 import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.db import connection, connections
+from django.db.models import Sum
 from django.utils import timezone
 
 from backroom.catalog.models import Item
@@ -21,7 +23,8 @@ from backroom.customers.models import Customer
 from backroom.replay import runner, runs, store
 from backroom.replay.models import ReplayRun
 from backroom.replay.source import SOURCE_TIME_ZONE
-from backroom.sales.models import Order
+from backroom.sales.models import Order, Payment
+from backroom.sales.totals import delivered_value
 
 HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
 # Five sales on two days, each to its own customer: one order per invoice.
@@ -324,3 +327,52 @@ def test_later_run_rejects_orders_made_between(source, owner, quiet_mail):
         f"{store.OWN_DATABASE}")
     assert Order.objects.count() == count
     assert ReplayRun.objects.count() == 1
+
+
+def deposits_held_in_database() -> Decimal:
+    held = Decimal("0.00")
+    for order in Order.objects.filter(status__in=["waiting", "ready"]):
+        held += max(order.paid - delivered_value(order.lines.all()), Decimal("0.00"))
+    return held
+
+
+@pytest.mark.django_db
+def test_second_run_counts_money_on_earlier_orders(tmp_path, quiet_mail):
+    # Run 1 sells mugs and back-orders 20,000 gloves. Run 2 takes two mugs back and
+    # receives the gloves, so the first run's customers get a refund and pick up.
+    path = tmp_path / "two.csv.gz"
+    path.write_bytes(gzip.compress((
+        HEADER
+        + "536365,85123A,MUG,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
+        + "536366,22633,GLOVES,20000,2010-12-01 08:28:00,1.85,17851,United Kingdom\n"
+        + "C536367,85123A,MUG,-2,2010-12-02 09:00:00,2.55,17850,United Kingdom\n"
+        + "536368,85123A,MUG,3,2010-12-02 10:00:00,2.55,17852,United Kingdom\n"
+    ).encode(), mtime=0))
+    first = json.loads(replay(path, "--to", "2010-12-01"))
+    glove_order = Order.objects.get(customer__external_id="17851")
+    assert glove_order.status == "waiting"
+    back_ordered = glove_order.lines.get().back_ordered
+
+    second = json.loads(replay(path, "--from", "2010-12-02", "--settle-days", "40"))
+
+    payments = Payment.objects.filter(voided_at__isnull=True)
+    taken = payments.filter(kind="payment").aggregate(total=Sum("amount"))["total"]
+    refunded = payments.filter(kind="refund").aggregate(total=Sum("amount"))["total"]
+    assert Decimal(first["money"]["taken"]) + Decimal(second["money"]["taken"]) == taken
+    assert Decimal(first["money"]["refunded"]) + Decimal(second["money"]["refunded"]) \
+        == refunded
+    assert Decimal(second["money"]["deposits_held"]) \
+        + Decimal(second["earlier_orders"]["deposits_held"]) == deposits_held_in_database()
+    earlier = second["earlier_orders"]
+    assert earlier["refunded"] == "5.10"
+    assert earlier["units_returned"] == 2
+    assert earlier["units_cancelled"] == 0
+    assert earlier["pickups"] == 1
+    assert earlier["units_filled"] == back_ordered
+    assert Decimal(earlier["taken"]) == glove_order.total - glove_order.paid
+    assert second["cancellations"]["units_returned"] == 2
+    assert second["pickups"]["orders"] == 1
+    assert second["back_orders"]["units_filled"] + earlier["units_filled"] \
+        == second["receiving_notices"]["units"]
+    assert first["orders"]["created"] + second["orders"]["created"] == Order.objects.count()
+    assert Order.objects.get(pk=glove_order.pk).status == "delivered"
