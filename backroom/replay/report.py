@@ -37,9 +37,15 @@ class ReplayStats:
 
     rows: int = 0
     invoices: set[str] = field(default_factory=set)
+    # Distinct invoice numbers and blocks of rows, by kind. An invoice whose rows are
+    # not contiguous makes a block each, and its number is kept in `split_invoices`.
+    invoice_kinds: Counter = field(default_factory=Counter)
     invoice_blocks: Counter = field(default_factory=Counter)
+    split_invoices: list[str] = field(default_factory=list)
     row_kinds: Counter = field(default_factory=Counter)
+    # Rows of charges (codes not starting with five digits) on sales, and on cancellations.
     charge_lines: Counter = field(default_factory=Counter)
+    charge_cancellation_lines: Counter = field(default_factory=Counter)
     units_asked: int = 0
     units_handed_over: int = 0
     units_back_ordered: int = 0
@@ -74,6 +80,15 @@ class ReplayStats:
             row = rows[0]
             self.examples[reason].append(
                 f"line {row.number}: invoice {row.invoice}, {row.stock_code} x {row.quantity}")
+
+    def invoice_block(self, number: str, kind: str) -> None:
+        """Count a block of rows of one invoice number."""
+        self.invoice_blocks[kind] += 1
+        if number not in self.invoices:
+            self.invoices.add(number)
+            self.invoice_kinds[kind] += 1
+        elif number not in self.split_invoices:
+            self.split_invoices.append(number)
 
     def engine_error(self, action: str, code: str) -> None:
         self.engine_errors[f"{action}: {code}"] += 1
@@ -113,11 +128,16 @@ def report_build(stats: ReplayStats, *, before: dict[str, int],
     report.update({
         "invoices": {
             "distinct": len(stats.invoices),
+            "by_kind": _complete(stats.invoice_kinds, INVOICE_KINDS),
             "blocks": sum(stats.invoice_blocks.values()),
-            "by_kind": _complete(stats.invoice_blocks, INVOICE_KINDS),
+            "blocks_by_kind": _complete(stats.invoice_blocks, INVOICE_KINDS),
+            "split": {"invoices": len(stats.split_invoices),
+                      "examples": stats.split_invoices[:MAX_EXAMPLES]},
         },
         "lines": {"read": stats.rows, "by_kind": _complete(stats.row_kinds, ROW_KINDS),
-                  "charges_by_code": dict(stats.charge_lines.most_common())},
+                  "charges_by_code": dict(stats.charge_lines.most_common()),
+                  "charge_cancellations_by_code":
+                      dict(stats.charge_cancellation_lines.most_common())},
         "orders": {
             "created": orders.count(),
             "by_type": _complete({kind: sum(statuses.values())

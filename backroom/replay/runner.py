@@ -428,8 +428,7 @@ class Replay:
 
     def _invoice(self, invoice: Invoice) -> None:
         self.stats.rows += len(invoice.rows)
-        self.stats.invoice_blocks[invoice.kind] += 1
-        self.stats.invoices.add(invoice.number)
+        self.stats.invoice_block(invoice.number, invoice.kind)
         empty = [row for row in invoice.rows if not row.quantity]
         if empty:
             self.stats.row_kinds["zero_quantity"] += len(empty)
@@ -563,6 +562,8 @@ class Replay:
         customer_id = (self.customers.get(invoice.customer) if invoice.customer
                        else self.walk_in_id)
         for row in invoice.rows:
+            if not self.items[row.stock_code][1]:
+                self.stats.charge_cancellation_lines[row.stock_code] += 1
             units = -row.quantity
             left = units
             if customer_id is not None:

@@ -330,6 +330,32 @@ MUG = "536365,85123A,MUG,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
 
 
 @pytest.mark.django_db
+def test_replay_counts_split_invoice_and_charges(tmp_path, quiet_mail):
+    # Invoice 536366 is split by the cancellation C536367, as 542806 is in the UCI file.
+    source = _log(tmp_path, MUG,
+                  "536366,22633,GLOVES,2,2010-12-01 08:28:00,1.85,17851,United Kingdom\n",
+                  "C536367,D,Discount,-1,2010-12-01 08:29:00,5.00,17850,United Kingdom\n",
+                  "536366,21733,CUP,4,2010-12-01 08:30:00,1.25,17851,United Kingdom\n",
+                  "C536368,POST,POSTAGE,-1,2010-12-01 08:31:00,18.00,17850,United Kingdom\n",
+                  "536369,POST,POSTAGE,1,2010-12-01 08:32:00,18.00,17852,United Kingdom\n")
+
+    report = Replay(ReplayOptions(path=source, progress=False)).run()
+
+    invoices = report["invoices"]
+    assert invoices["distinct"] == 5
+    assert invoices["by_kind"] == {"sale": 3, "cancellation": 2, "bad_debt": 0}
+    assert invoices["blocks"] == 6
+    assert invoices["blocks_by_kind"] == {"sale": 4, "cancellation": 2, "bad_debt": 0}
+    assert invoices["split"] == {"invoices": 1, "examples": ["536366"]}
+    assert report["lines"]["charges_by_code"] == {"POST": 1}
+    assert report["lines"]["charge_cancellations_by_code"] == {"D": 1, "POST": 1}
+    # Each block of the split invoice becomes an order of its own.
+    assert Order.objects.filter(customer__external_id="17851").count() == 2
+    assert report["orders"]["created"] == 4
+    assert report["engine_errors"] == {}
+
+
+@pytest.mark.django_db
 def test_replay_rejects_zero_quantity_row(tmp_path, quiet_mail):
     source = _log(tmp_path, MUG,
                   "536366,85123A,MUG,0,2010-12-01 08:28:00,2.55,17851,United Kingdom\n",
