@@ -156,6 +156,16 @@ def finish_unfinished_runs() -> None:
                          + next_steps(found[-1] if len(found) == 1 else None))
 
 
+def recover_unfinished_runs() -> None:
+    """Record the runs that ended without recording how, holding the replay lock for it.
+
+    Raises ReplayRejected as finish_unfinished_runs does, or when another replay
+    holds the lock; returns when there is no such run.
+    """
+    with replay_lock():
+        finish_unfinished_runs()
+
+
 def interrupted_report(run: ReplayRun, restamped: int) -> dict[str, Any]:
     """Return the short report of an interrupted run, from what it committed."""
     return {

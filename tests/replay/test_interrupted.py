@@ -188,6 +188,34 @@ def test_crashed_run_restamped_then_rejects(source, batch_per_invoice, monkeypat
 
 
 @pytest.mark.django_db
+def test_crashed_run_restamped_without_file(source, batch_per_invoice, monkeypatch,
+                                            quiet_mail):
+    stop_at_invoice(monkeypatch, 4, raise_(Crash()))
+    with pytest.raises(Crash):
+        replay(source)
+    monkeypatch.undo()
+    run = ReplayRun.objects.get()
+    missing = source.parent / "missing.csv.gz"
+
+    with pytest.raises(CommandError) as raised:
+        replay(missing)
+
+    assert str(raised.value).startswith(
+        f"Replay run {run.pk} of log.csv.gz, started ")
+    assert "It stopped after invoice 536367 of 2010-12-01 08:34 (3 of 5 invoices)" \
+        in str(raised.value)
+    assert order_days() == {FIRST_DAY}
+    run.refresh_from_db()
+    assert run.interrupted_at is not None
+
+    with pytest.raises(CommandError) as raised:
+        replay(missing)
+
+    assert str(raised.value) == (f"File {missing} not found; give the path of the .csv.gz "
+                                 "file.")
+
+
+@pytest.mark.django_db
 def test_unfinished_run_without_progress_keeps_dates(source, quiet_mail):
     run = ReplayRun.objects.create(source="log.csv.gz")
     item = Item.objects.create(sku="85123A", description="MUG", price=2)

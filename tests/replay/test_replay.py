@@ -243,6 +243,7 @@ def test_replay_command_rejects_empty_range(retail_path):
     assert not ReplayRun.objects.exists()
 
 
+@pytest.mark.django_db
 def test_replay_command_rejects_folder(tmp_path):
     with pytest.raises(CommandError, match="is not a file"):
         call_command("replay", str(tmp_path), "-v", "0")

@@ -22,6 +22,7 @@ from backroom.replay.runner import (
     ReplayRejected,
     Terminated,
 )
+from backroom.replay.runs import recover_unfinished_runs
 from backroom.replay.source import SourceError
 from backroom.replay.upserts import RowInvalid
 
@@ -43,6 +44,16 @@ def _date(option: str, text: str) -> datetime.date:
             pass
     raise CommandError(f"{option} '{text}' is not a date; write it as YYYY-MM-DD, for "
                        "example 2011-03-01.")
+
+
+def _check_paths(source: Path, report: Path | None) -> None:
+    """Raise CommandError unless the source is a file and the report can be written."""
+    if not source.exists():
+        raise CommandError(f"File {source} not found; give the path of the .csv.gz file.")
+    if not source.is_file():
+        raise CommandError(f"{source} is not a file; give the path of the .csv.gz file.")
+    if report is not None:
+        _check_report_path(report, source)
 
 
 def _check_report_path(report: Path, source: Path) -> None:
@@ -125,16 +136,10 @@ class Command(BaseCommand):
                invoices: int | None, report: str | None, settle_days: int, no_restamp: bool,
                **options) -> None:
         source = Path(path)
-        if not source.exists():
-            raise CommandError(f"File {path} not found.")
-        if not source.is_file():
-            raise CommandError(f"{path} is not a file; give the path of the .csv.gz file.")
         if not 0 <= settle_days <= 366:
             raise CommandError(f"--settle-days {settle_days} is invalid; give 0 to 366.")
         if invoices is not None and invoices < 1:
             raise CommandError(f"--invoices {invoices} is invalid; give 1 or more.")
-        if report:
-            _check_report_path(Path(report), source)
         replay_options = ReplayOptions(
             path=source, start=_date("--from", start) if start is not None else None,
             end=_date("--to", end) if end is not None else None, invoices=invoices,
@@ -158,6 +163,11 @@ class Command(BaseCommand):
                 cursor.execute("PRAGMA cache_size=-131072")
         with _quiet_notices(), _sigterm_interrupts():
             try:
+                # Any replay command records the runs that crashed on this database,
+                # before it checks its own files, so that a missing file does not stop
+                # the repair.
+                recover_unfinished_runs()
+                _check_paths(source, Path(report) if report else None)
                 result = Replay(replay_options).run()
             except (SourceError, ReplayRejected) as error:
                 raise CommandError(str(error)) from None
