@@ -82,6 +82,9 @@ def restamp_between(run: ReplayRun, since: datetime.datetime,
     time of the run's latest mark at or before each; return the number of rows changed.
 
     With `until` None the range has no end.
+
+    NOTE: rows that other connections write in that range move too, because no
+    column tells which connection wrote a row; docs/replay.md warns about it.
     """
     quote = connection.ops.quote_name
     mark_table = quote(ClockMark._meta.db_table)

@@ -216,6 +216,21 @@ def test_crashed_run_restamped_without_file(source, batch_per_invoice, monkeypat
 
 
 @pytest.mark.django_db
+def test_restamp_moves_rows_written_meanwhile(source, monkeypatch, quiet_mail):
+    # A customer added by someone else while the replay runs, as from a second shell:
+    # nothing tells the replay's rows from it, so it moves into the simulated year too.
+    added = []
+    stop_at_invoice(monkeypatch, 4, lambda: added.append(
+        Customer.objects.create(name="Added meanwhile", email="meanwhile@example.com")))
+
+    replay(source)
+
+    meanwhile = Customer.objects.get(pk=added[0].pk)
+    # The fourth invoice's time: the last mark before the customer was written.
+    assert meanwhile.created_at == datetime.datetime(2010, 12, 2, 9, 0, tzinfo=SOURCE_TIME_ZONE)
+
+
+@pytest.mark.django_db
 def test_unfinished_run_without_progress_keeps_dates(source, quiet_mail):
     run = ReplayRun.objects.create(source="log.csv.gz")
     item = Item.objects.create(sku="85123A", description="MUG", price=2)
