@@ -298,6 +298,10 @@ def _row(number: int, fields: list[str], path: Path | str,
         raise SourceError(f"{where}: UnitPrice '{price}' is negative, which only a bad-debt "
                           "adjustment (an InvoiceNo starting with A) may be; correct it. A "
                           "cancellation has a positive price and a negative Quantity.")
+    if invoice[:1].upper() == "C" and int(quantity) > 0:
+        raise SourceError(f"{where}: Quantity '{quantity}' is positive on cancellation "
+                          f"{invoice}; a cancellation takes units back with a negative "
+                          "Quantity, so correct the sign or the InvoiceNo.")
     customer = _customer_id(customer)
     if customer and not (customer.isascii() and customer.isdigit()):
         raise SourceError(f"{where}: CustomerID '{customer}' is not a number; give digits "

@@ -557,6 +557,21 @@ def test_replay_names_negative_price(tmp_path, invoice):
 
 
 @pytest.mark.django_db
+def test_replay_names_positive_cancellation(tmp_path):
+    source = _log(tmp_path, MUG,
+                  "C536379,22633,GLOVES,2,2010-12-01 08:28:00,1.85,17851,United Kingdom\n")
+
+    with pytest.raises(CommandError) as raised:
+        call_command("replay", str(source), "-v", "0")
+
+    assert str(raised.value) == (
+        f"{source}, line 3: Quantity '2' is positive on cancellation C536379; a cancellation "
+        "takes units back with a negative Quantity, so correct the sign or the InvoiceNo.")
+    assert not ReplayRun.objects.exists()
+    assert not Item.objects.exists()
+
+
+@pytest.mark.django_db
 def test_replay_skips_negative_bad_debt(tmp_path, quiet_mail):
     source = _log(tmp_path, MUG,
                   "A563186,B,Adjust bad debt,1,2010-12-01 08:28:00,-11062.06,,United Kingdom\n")
