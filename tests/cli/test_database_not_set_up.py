@@ -1,6 +1,7 @@
 """Commands run on a database that `backroom init` has not set up."""
 
 import gzip
+import os
 
 import pytest
 
@@ -41,3 +42,18 @@ def test_command_asks_for_init_first(run_backroom, arguments):
     assert "is not set up" in result.stderr
     assert "backroom init" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(os.environ.get("DATABASE_URL", "").startswith("postgres"),
+                    reason="an SQLite file is what the command must not leave behind")
+def test_command_leaves_no_sqlite_file(run_backroom_with, tmp_path):
+    home = tmp_path / "store"
+    items = tmp_path / "items.csv"
+    items.write_text("sku,description,price\nMUG-1,Mug,2.55\n")
+
+    result = run_backroom_with({"BACKROOM_HOME": str(home)}, "import", "items", str(items))
+
+    assert result.returncode == 1
+    assert "does not exist, so the store is not set up here" in result.stderr
+    assert "backroom init" in result.stderr
+    assert not (home / "backroom.sqlite3").exists()

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.staticfiles.management.commands import collectstatic
@@ -42,7 +43,18 @@ def pending_migrations() -> int:
 
 def require_database_ready() -> None:
     """Raise CommandError unless the database can be reached and has every migration
-    applied."""
+    applied.
+
+    A missing SQLite file is reported without connecting, since connecting would
+    leave an empty file behind.
+    """
+    config = settings.DATABASES[DEFAULT_DB_ALIAS]
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        name = str(config["NAME"])
+        if name != ":memory:" and not name.startswith("file:") and not Path(name).exists():
+            raise CommandError(
+                f"The {database_label()} does not exist, so the store is not set up here. "
+                "Run `backroom init` with the same BACKROOM_HOME or DATABASE_URL first.")
     with database_errors():
         pending = pending_migrations()
     if pending:
