@@ -121,8 +121,12 @@ def item_create(*, user, data: ItemInput) -> Item:
         raise ValidationFailed(errors[0]["message"], errors=errors)
     if Item.objects.filter(sku=data.sku).exists():
         raise Conflict(f"Item '{data.sku}' already exists; choose another SKU.", field="sku")
-    if data.barcode and Barcode.objects.filter(code=data.barcode).exists():
-        raise Conflict(f"Barcode '{data.barcode}' belongs to another item.", field="barcode")
+    if data.barcode:
+        owner = (Barcode.objects.filter(code=data.barcode)
+                 .values_list("item__sku", flat=True).first())
+        if owner is not None:
+            raise Conflict(f"Barcode '{data.barcode}' belongs to the item with SKU {owner}; "
+                           "give each barcode to one item.", field="barcode")
     item = Item.objects.create(
         sku=data.sku, description=data.description.strip(), price=data.price,
         cost=data.cost or 0, vendor=vendor_get(data.vendor) if data.vendor else None,
@@ -153,8 +157,8 @@ def items_create(*, user, inputs: list[ItemInput]) -> list[Item]:
     skus = [data.sku for data in inputs]
     barcodes = [data.barcode for data in inputs if data.barcode]
     taken_skus = set(Item.objects.filter(sku__in=skus).values_list("sku", flat=True))
-    taken_barcodes = set(Barcode.objects.filter(code__in=barcodes)
-                         .values_list("code", flat=True))
+    taken_barcodes = dict(Barcode.objects.filter(code__in=barcodes)
+                          .values_list("code", "item__sku"))
     errors = []
     seen_skus: set[str] = set()
     seen_barcodes: set[str] = set()
@@ -166,9 +170,14 @@ def items_create(*, user, inputs: list[ItemInput]) -> list[Item]:
         if data.sku in taken_skus or data.sku in seen_skus:
             errors.append({"field": f"{field}.sku", "message":
                            f"Item '{data.sku}' already exists; choose another SKU."})
-        if data.barcode and (data.barcode in taken_barcodes or data.barcode in seen_barcodes):
-            errors.append({"field": f"{field}.barcode",
-                           "message": f"Barcode '{data.barcode}' belongs to another item."})
+        if data.barcode in taken_barcodes:
+            errors.append({"field": f"{field}.barcode", "message":
+                           f"Barcode '{data.barcode}' belongs to the item with SKU "
+                           f"{taken_barcodes[data.barcode]}; give each barcode to one item."})
+        elif data.barcode and data.barcode in seen_barcodes:
+            errors.append({"field": f"{field}.barcode", "message":
+                           f"Barcode '{data.barcode}' is given to an earlier item of this "
+                           "batch too; give each barcode to one item."})
         seen_skus.add(data.sku)
         if data.barcode:
             seen_barcodes.add(data.barcode)

@@ -52,8 +52,13 @@ def customer_create(*, name: str, email: str = "", phone: str = "", notify: bool
 def customer_update(*, customer_id: int, name: str, email: str = "", phone: str = "",
                     notify: bool = True) -> Customer:
     customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
-    if customer is None or customer.is_walk_in:
-        raise NotFound(f"Customer {customer_id} not found.", field="customer")
+    if customer is None:
+        raise NotFound(f"Customer {customer_id} not found; check the id.", field="customer")
+    if customer.is_walk_in:
+        raise ValidationFailed(
+            f"Customer {customer_id} is the walk-in customer ('{customer.name}'), which stands "
+            "for sales to unnamed customers and cannot be changed; add a customer instead.",
+            field="customer")
     customer.name, customer.email, customer.phone = _clean(name, email, phone)
     customer.notify = notify
     customer.save(update_fields=["name", "email", "phone", "notify"])

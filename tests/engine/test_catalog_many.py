@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 
 from backroom.catalog.models import Barcode, Item, StockAdjustment
-from backroom.catalog.services import ItemInput, items_count_in, items_create
-from backroom.core.errors import NotFound, PermissionDenied, ValidationFailed
+from backroom.catalog.services import ItemInput, item_create, items_count_in, items_create
+from backroom.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from backroom.core.invariants import invariant_violations
 from backroom.core.models import Event
 from backroom.sales.payments import PaymentInput
@@ -46,7 +46,7 @@ def test_items_create_writes_every_item(owner, vendor):
      "Price -1 is invalid"),
     ([_input("OK"), _input("A")], "items[1].sku", "Item 'A' already exists"),
     ([_input("OK", barcode="9"), _input("X2", barcode="9")], "items[1].barcode",
-     "Barcode '9' belongs to another item"),
+     "Barcode '9' is given to an earlier item of this batch too"),
 ])
 def test_items_create_rejects_all(owner, card, inputs, field, words):
     with pytest.raises(ValidationFailed) as raised:
@@ -116,3 +116,26 @@ def test_items_count_in_rejects_untracked(owner, card):
         items_count_in(user=owner, counts={"A": 1, "FEE": 1}, reason="Count")
     card.refresh_from_db()
     assert card.on_hand == 10
+
+
+def test_items_create_names_barcode_owner(owner, card):
+    items_create(user=owner, inputs=[_input("X1", barcode="501")])
+
+    with pytest.raises(ValidationFailed) as raised:
+        items_create(user=owner, inputs=[_input("X2", barcode="501")])
+
+    assert raised.value.errors == [{
+        "field": "items[0].barcode",
+        "message": "Barcode '501' belongs to the item with SKU X1; give each barcode to one "
+                   "item."}]
+
+
+def test_item_create_names_barcode_owner(owner, card):
+    items_create(user=owner, inputs=[_input("X1", barcode="501")])
+
+    with pytest.raises(Conflict) as raised:
+        item_create(user=owner, data=_input("X2", barcode="501"))
+
+    assert str(raised.value) == ("Barcode '501' belongs to the item with SKU X1; give each "
+                                 "barcode to one item.")
+    assert not Item.objects.filter(sku="X2").exists()

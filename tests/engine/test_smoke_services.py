@@ -1,5 +1,9 @@
 from decimal import Decimal
 
+import pytest
+
+from backroom.core.errors import NotFound, ValidationFailed
+from backroom.customers.services import customer_update, walk_in_customer
 from backroom.purchasing.services import (
     ReceiveLineInput,
     purchase_order_create,
@@ -38,3 +42,23 @@ def test_article_flow_through_services(owner, customer, card, scarf, store):
     order = order_deliver(user=owner, number=order.number)
     assert order.status == "delivered"
     assert order.total - order.paid == Decimal("0.00")
+
+
+def test_walk_in_customer_cannot_be_changed(db):
+    walk_in = walk_in_customer()
+
+    with pytest.raises(ValidationFailed) as raised:
+        customer_update(customer_id=walk_in.pk, name="Someone")
+
+    assert str(raised.value) == (
+        f"Customer {walk_in.pk} is the walk-in customer ('{walk_in.name}'), which stands for "
+        "sales to unnamed customers and cannot be changed; add a customer instead.")
+    walk_in.refresh_from_db()
+    assert walk_in.name != "Someone"
+
+
+def test_customer_update_unknown_id(db):
+    with pytest.raises(NotFound) as raised:
+        customer_update(customer_id=999_999, name="Someone")
+
+    assert str(raised.value) == "Customer 999999 not found; check the id."
