@@ -46,14 +46,25 @@ def test_command_asks_for_init_first(run_backroom, arguments):
 
 @pytest.mark.skipif(os.environ.get("DATABASE_URL", "").startswith("postgres"),
                     reason="an SQLite file is what the command must not leave behind")
-def test_command_leaves_no_sqlite_file(run_backroom_with, tmp_path):
+@pytest.mark.parametrize("arguments", [
+    ("import", "items", "ITEMS"),
+    ("user", "create", "carl", "--role", "clerk", "--password-file", "PASSWORD"),
+    ("serve", "--port", "8391"),
+    ("demo",),
+], ids=["import", "user", "serve", "demo"])
+def test_command_leaves_no_sqlite_file(run_backroom_with, tmp_path, arguments):
     home = tmp_path / "store"
     items = tmp_path / "items.csv"
     items.write_text("sku,description,price\nMUG-1,Mug,2.55\n")
+    password = tmp_path / "password.txt"
+    password.write_text("shelf-Ledger-2026\n")
+    paths = {"ITEMS": str(items), "PASSWORD": str(password)}
 
-    result = run_backroom_with({"BACKROOM_HOME": str(home)}, "import", "items", str(items))
+    result = run_backroom_with({"BACKROOM_HOME": str(home)},
+                               *[paths.get(argument, argument) for argument in arguments])
 
     assert result.returncode == 1
     assert "does not exist, so the store is not set up here" in result.stderr
     assert "backroom init" in result.stderr
+    assert "Traceback" not in result.stderr
     assert not (home / "backroom.sqlite3").exists()

@@ -111,7 +111,8 @@ def test_serve_refuses_database_without_init(run_backroom):
     result = run_backroom("serve", "--port", str(_free_port()))
 
     assert result.returncode == 1
-    assert "Run 'backroom init' first" in result.stderr
+    assert "Run `backroom init`" in result.stderr
+    assert "is not set up" in result.stderr
 
 
 def test_serve_rejects_bad_port(run_backroom_without_database):

@@ -5,7 +5,7 @@ from backroom.accounts.management.passwords import password_read
 from backroom.accounts.models import ROLES
 from backroom.accounts.services import user_create
 from backroom.core.errors import BackroomError
-from backroom.core.management.database import database_errors
+from backroom.core.management.database import database_errors, require_database_ready
 
 
 class Command(BaseCommand):
@@ -26,6 +26,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, action: str, username: str, role: str,
                password_file: str | None, email: str, **options) -> None:
+        require_database_ready()
         # Checked before the prompt as well, so nobody types a password for nothing.
         with database_errors():
             if User.objects.filter(username=username.strip()).exists():

@@ -2,7 +2,7 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 
 from backroom.core.errors import BackroomError
-from backroom.core.management.database import database_errors, pending_migrations
+from backroom.core.management.database import database_errors, require_database_ready
 from backroom.core.management.demo_store import MARKER_SKU, demo_store_create, demo_store_exists
 
 
@@ -10,9 +10,8 @@ class Command(BaseCommand):
     help = "Fill the store with demo vendors, items, customers, orders and purchase orders."
 
     def handle(self, *args, **options) -> None:
+        require_database_ready()
         with database_errors():
-            if pending_migrations():
-                raise CommandError("The database is not set up yet. Run 'backroom init' first.")
             if demo_store_exists():
                 self.stdout.write(
                     f"The demo store is already there (item '{MARKER_SKU}' exists), so nothing "

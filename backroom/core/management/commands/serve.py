@@ -7,9 +7,8 @@ from django.db import connections
 from gunicorn.app.base import BaseApplication
 
 from backroom.core.management.database import (
-    database_errors,
     database_label,
-    pending_migrations,
+    require_database_ready,
     static_files_collect,
 )
 
@@ -88,12 +87,7 @@ class Command(BaseCommand):
             raise CommandError(f"--workers {workers} is invalid. Give 1 or more.")
         if timeout < 1:
             raise CommandError(f"--timeout {timeout} is invalid. Give 1 second or more.")
-        with database_errors():
-            pending = pending_migrations()
-        if pending:
-            raise CommandError(
-                f"The {database_label()} has {pending} migrations not applied yet. Run "
-                "'backroom init' first.")
+        require_database_ready()
         static_files_collect()
         # The workers are forked from this process, so none may inherit its open connection.
         connections.close_all()
