@@ -349,7 +349,8 @@ def _parse_amount(text: str) -> tuple[Decimal | None, tuple[str, str] | None]:
     # digits. An amount above MAX_AMOUNT is returned unchecked, so that the catalog
     # service rejects it with its allowed range, as it does every amount out of range.
     if amount.copy_abs() <= MAX_AMOUNT and amount != amount.quantize(CENT):
-        return None, ("invalid_number", f"'{text}' is not an amount with at most two decimals.")
+        return None, ("invalid_number", f"'{text}' has more than two decimals; round it to "
+                                        "cents, like 4.51.")
     if amount < 0:
         return None, ("negative_value", f"{text} is negative; give 0 or more.")
     # copy_abs() turns "-0" into 0 and, unlike abs(), never rounds to 28 digits.

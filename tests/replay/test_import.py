@@ -50,6 +50,16 @@ def test_bad_row_named_and_nothing_written(owner, vendor, row, field, code):
     assert Item.objects.count() == 0
 
 
+@pytest.mark.django_db
+def test_price_with_three_decimals_says_round(owner, vendor):
+    result = import_text(user=owner, kind_name="items", text=HEADER + "A6,Mug,4.505,V\n")
+
+    assert [(problem.field, problem.code, problem.message) for problem in result.problems] == [
+        ("price", "invalid_number", "'4.505' has more than two decimals; round it to cents, "
+                                    "like 4.51.")]
+    assert Item.objects.count() == 0
+
+
 AMOUNTS_OUT_OF_RANGE = ["99999999999", "999999999999999999999999999", "9" * 40 + ".999"]
 
 
