@@ -417,6 +417,9 @@ def read_records(text: str, source: str = "The CSV text"
             line = reader.line_num
     except csv.Error as error:
         raise _csv_error(source, line + 1, error) from None
+    if not records:
+        raise ValidationFailed(f"{source} has a header row but no rows below it; add the rows "
+                               "to import under the header.", field="file")
     return header, records
 
 

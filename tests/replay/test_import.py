@@ -421,6 +421,8 @@ def test_import_command_prints_json_summary(owner, tmp_path):
 
 FILE_ERRORS = [
     ("", [], "validation_error", "file", None, "{path} is empty; it needs a header row."),
+    ("sku,description,price\n\n", [], "validation_error", "file", None,
+     "{path} has a header row but no rows below it; add the rows to import under the header."),
     (b"sku,description,price\nZ9,Caf\xe9 mug,3.00\n", [], "validation_error", "file", 2,
      "{path} is not UTF-8 text: byte 28 (0xE9) on line 2 cannot be read. Save the file as "
      "\"CSV UTF-8\" and import it again."),
@@ -440,7 +442,7 @@ FILE_ERRORS = [
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("content", "options", "code", "field", "line", "message"),
-                         FILE_ERRORS, ids=["empty", "not utf-8", "unclosed quote",
+                         FILE_ERRORS, ids=["empty", "header only", "not utf-8", "unclosed quote",
                                            "missing column", "bad --column", "no file",
                                            "unknown user"])
 def test_import_json_names_file_error(owner, tmp_path, content, options, code, field, line,
