@@ -263,7 +263,7 @@ def _separator_check(header_cell: str) -> None:
                 f"The file seems to be separated by {name}: its header {header_cell!r} reads "
                 "as one column, because the import reads comma-separated files. Save the "
                 "file as CSV with commas between the cells and points in the numbers (4.50, "
-                "not 4,50), then import it again.", field="file")
+                "not 4,50), then import it again.", field="file", line=1)
 
 
 def _two_columns_for_field(field_name: str, first_position: int, first_header: str,

@@ -434,6 +434,11 @@ FILE_ERRORS = [
      "or map it with --column."),
     ("sku,description,price\nA1,Mug,3.00\n", ["--column", "price"], "validation_error",
      "columns", None, "--column 'price' is invalid; write it as FIELD=HEADER."),
+    ("sku;description;price\nA1;Mug;3,00\n", [], "validation_error", "file", 1,
+     "The file seems to be separated by semicolons (;): its header 'sku;description;price' "
+     "reads as one column, because the import reads comma-separated files. Save the file as "
+     "CSV with commas between the cells and points in the numbers (4.50, not 4,50), then "
+     "import it again."),
     (None, [], "not_found", "file", None, "File {path} not found; check the path."),
     ("sku,description,price\nA1,Mug,3.00\n", ["--user", "nobody"], "not_found", "user", None,
      "User 'nobody' not found; create it with 'backroom user create'."),
@@ -443,7 +448,8 @@ FILE_ERRORS = [
 @pytest.mark.django_db
 @pytest.mark.parametrize(("content", "options", "code", "field", "line", "message"),
                          FILE_ERRORS, ids=["empty", "header only", "not utf-8", "unclosed quote",
-                                           "missing column", "bad --column", "no file",
+                                           "missing column", "bad --column", "semicolons",
+                                           "no file",
                                            "unknown user"])
 def test_import_json_names_file_error(owner, tmp_path, content, options, code, field, line,
                                       message):
