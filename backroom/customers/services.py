@@ -56,8 +56,8 @@ def customer_update(*, customer_id: int, name: str, email: str = "", phone: str 
         raise NotFound(f"Customer {customer_id} not found; check the id.", field="customer")
     if customer.is_walk_in:
         raise ValidationFailed(
-            f"Customer {customer_id} is the walk-in customer ('{customer.name}'), which stands "
-            "for sales to unnamed customers and cannot be changed; add a customer instead.",
+            f"Customer {customer_id} is the walk-in customer ('{customer.name}'), used for "
+            "sales to unnamed customers, and cannot be changed; add a customer instead.",
             field="customer")
     customer.name, customer.email, customer.phone = _clean(name, email, phone)
     customer.notify = notify

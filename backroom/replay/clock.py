@@ -79,12 +79,11 @@ def restamp(clock: SimulatedClock) -> int:
 def restamp_between(run: ReplayRun, since: datetime.datetime,
                     until: datetime.datetime | None) -> int:
     """Move the timestamps from `since` to `until`, both included, to the simulated
-    time of the run's latest mark at or before each; return the number of rows changed.
-
-    With `until` None the range has no end.
+    time of the run's latest mark at or before each, and return the number of rows
+    changed. With `until` None the range has no end.
 
     NOTE: rows that other connections write in that range move too, because no
-    column tells which connection wrote a row; docs/replay.md warns about it.
+    column records which connection wrote a row. docs/replay.md warns about it.
     """
     quote = connection.ops.quote_name
     mark_table = quote(ClockMark._meta.db_table)

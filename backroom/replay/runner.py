@@ -75,11 +75,11 @@ from backroom.replay.report import ReplayStats, highest_ids, report_build
 from backroom.replay.runs import (
     ReplayRejected,
     finish_unfinished_runs,
-    held,
     next_steps,
     overlap_rejection_reason,
     record_interruption,
     replay_lock,
+    stop_description,
 )
 from backroom.replay.source import (
     CUSTOMER_EMAIL,
@@ -181,6 +181,8 @@ class Replay:
         self.last_notice_id = 0
         self.user: Any = None
         self.clock: SimulatedClock | None = None
+        # The highest id of each table before the run, by table (see highest_ids).
+        self.before: dict[str, int] = {}
         # The invoice bar while the invoices run, and when to redraw it next.
         self.progress: tqdm | None = None
         self.next_redraw = 0.0
@@ -348,7 +350,7 @@ class Replay:
             stopped = f"Interrupted{by}"
         else:
             stopped = f"The replay stopped on an engine error: {cause} It stopped"
-        return ReplayInterrupted(f"{stopped} {held(run)}. {next_steps(run)}",
+        return ReplayInterrupted(f"{stopped} {stop_description(run)}. {next_steps(run)}",
                                  run.report or {}, exit_status)
 
     def _invoices(self) -> Iterator[Invoice]:
@@ -417,7 +419,7 @@ class Replay:
             day += datetime.timedelta(days=1)
 
     def _of_earlier_run(self, order_id: int) -> bool:
-        """Whether an order existed before this run began, so an earlier run made it."""
+        """Return whether an earlier run made the order, as it existed before this run."""
         return order_id <= self.before["order"]
 
     def _now(self) -> datetime.datetime:

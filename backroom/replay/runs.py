@@ -5,8 +5,8 @@ the run's progress (`ReplayRun.invoices_committed`, `last_invoice`,
 `last_commit_at`) in one transaction. So after any stop, even a kill -9, the
 database contains whole invoices, and every row the run committed has its mark.
 A run that stops early is recorded as interrupted, with its rows moved into
-the simulated year; a run that had no chance to record it (a crash, kill -9)
-is recorded so by the next replay on the database, which then rejects itself.
+the simulated year. A run that had no chance to record it (a crash, kill -9)
+is recorded by the next replay on the database, which then rejects itself.
 """
 
 import contextlib
@@ -151,7 +151,8 @@ def finish_unfinished_runs() -> None:
                                        run.last_commit_at)
         sentences.append(
             f"Replay run {_describe(recorded)}, ended without recording it (a crash or "
-            f"kill -9). It stopped {held(recorded)}; it is now marked interrupted.")
+            f"kill -9). It stopped {stop_description(recorded)}; it is now marked "
+            "interrupted.")
     raise ReplayRejected(" ".join(sentences) + " This replay wrote nothing. "
                          + next_steps(found[-1] if len(found) == 1 else None))
 
@@ -181,8 +182,8 @@ def interrupted_report(run: ReplayRun, restamped: int) -> dict[str, Any]:
     }
 
 
-def held(run: ReplayRun) -> str:
-    """Say where an interrupted run stopped and what it left in the database, for a
+def stop_description(run: ReplayRun) -> str:
+    """Describe where an interrupted run stopped and what it left in the database, for a
     message that starts "Interrupted"."""
     dates = ("with dates in the simulated year" if run.restamp
              else "with the real clock's dates, as --no-restamp asked")

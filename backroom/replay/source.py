@@ -385,7 +385,7 @@ def _invoice(rows: list[RetailRow]) -> Invoice:
     return Invoice(number=first.invoice, at=first.at, customer=first.customer, rows=tuple(rows))
 
 
-# The longest break allowed between two replayed invoices. The simulated store's buyer
+# The maximum break between two replayed invoices. The simulated store's buyer
 # runs twice a week through a break, 26 runs in 92 days. The UCI log's longest break is
 # 11 days, over Christmas, and a year typed wrong makes one of 365 days or more.
 MAX_BREAK = datetime.timedelta(days=92)

@@ -51,8 +51,8 @@ def test_walk_in_customer_cannot_be_changed(db):
         customer_update(customer_id=walk_in.pk, name="Someone")
 
     assert str(raised.value) == (
-        f"Customer {walk_in.pk} is the walk-in customer ('{walk_in.name}'), which stands for "
-        "sales to unnamed customers and cannot be changed; add a customer instead.")
+        f"Customer {walk_in.pk} is the walk-in customer ('{walk_in.name}'), used for sales "
+        "to unnamed customers, and cannot be changed; add a customer instead.")
     walk_in.refresh_from_db()
     assert walk_in.name != "Someone"
 

@@ -399,7 +399,7 @@ def test_import_real_stock_codes(owner, retail_invoices):
 
 
 @pytest.mark.django_db
-def test_import_command_refuses_invalid_file(owner, vendor, tmp_path):
+def test_import_command_rejects_invalid_file(owner, vendor, tmp_path):
     path = tmp_path / "items.csv"
     path.write_text(HEADER + "A1,Price not a number,abc,V\n")
     output = io.StringIO()
@@ -543,10 +543,10 @@ def test_unreadable_file_rejected(owner, tmp_path, monkeypatch):
     path = tmp_path / "items.csv"
     path.write_text("sku,description,price\nA1,Mug,3.00\n")
 
-    def refuse(self):
+    def read_fails(self):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(Path, "read_bytes", read_fails)
 
     with pytest.raises(CommandError) as raised:
         call_command("import", "items", str(path), verbosity=0)

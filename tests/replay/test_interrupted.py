@@ -217,8 +217,8 @@ def test_crashed_run_restamped_without_file(source, batch_per_invoice, monkeypat
 
 @pytest.mark.django_db
 def test_restamp_moves_rows_written_meanwhile(source, monkeypatch, quiet_mail):
-    # A customer added by someone else while the replay runs, as from a second shell:
-    # nothing tells the replay's rows from it, so it moves into the simulated year too.
+    # A customer added by someone else while the replay runs, as from a second shell.
+    # No column marks the rows the replay wrote, so it moves into the simulated year too.
     added = []
     stop_at_invoice(monkeypatch, 4, lambda: added.append(
         Customer.objects.create(name="Added meanwhile", email="meanwhile@example.com")))

@@ -175,11 +175,11 @@ def _acting_account(username: str | None, kind: str) -> User:
     except BackroomError as error:
         raise ImportFailed(error.detail, code=error.code, field="user") from None
     if not account.is_active:
-        wanted = "an active owner's or manager's account" if KINDS[kind].permission \
+        needed = "an active owner's or manager's account" if KINDS[kind].permission \
             else "an active account"
         raise ImportFailed(
             f"User '{account.username}' is deactivated, so the import cannot act as it. Pass "
-            f"--user with {wanted}, or have an owner activate '{account.username}' on the "
+            f"--user with {needed}, or have an owner activate '{account.username}' on the "
             "Users screen.", code="inactive_user", field="user")
     return account
 
