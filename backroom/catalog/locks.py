@@ -8,6 +8,7 @@ the same items queue instead of deadlocking.
 from collections.abc import Iterable
 
 from backroom.catalog.models import Item
+from backroom.core.sql import ids_in, ids_value, model_rows
 
 
 def lock_items(item_ids: Iterable[int]) -> dict[int, Item]:
@@ -15,5 +16,5 @@ def lock_items(item_ids: Iterable[int]) -> dict[int, Item]:
     ids = sorted(set(item_ids))
     if not ids:
         return {}
-    items = Item.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    items = model_rows(Item, ids_in('"id"'), [ids_value(ids)], lock=True)
     return {item.pk: item for item in items}
