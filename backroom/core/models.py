@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from backroom.core.sql import model_rows
+
 
 class StoreSettings(models.Model):
     """The store's settings: a single row with primary key 1."""
@@ -38,6 +40,11 @@ class StoreSettings(models.Model):
 
     @classmethod
     def load(cls) -> "StoreSettings":
+        """Return the settings row, creating it with the defaults on first use."""
+        # Nearly every service call reads the settings, so the SELECT is built once.
+        found = model_rows(cls, '"id" = 1', [])
+        if found:
+            return found[0]
         store, _ = cls.objects.get_or_create(pk=1)
         return store
 

@@ -45,9 +45,10 @@ def model_rows(model: type[ModelT], where: str, params: Sequence[Any], *,
 
 
 def value_rows(sql: str, params: Sequence[Any],
-               fields: Sequence[models.Field | None]) -> list[tuple[Any, ...]]:
+               fields: Sequence[models.Field | None] = ()) -> list[tuple[Any, ...]]:
     """Run `sql` and return its rows, each column converted as the ORM converts the
-    matching field's values. A None in `fields` leaves its column as the driver returns it."""
+    matching field's values. Columns without a field in `fields`, or with None, stay
+    as the driver returns them: integers and text need no conversion."""
     converters = _field_converters(tuple(fields), connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

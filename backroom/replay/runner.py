@@ -42,14 +42,14 @@ from pathlib import Path
 from typing import Any
 
 from django.db import DatabaseError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from tqdm import tqdm
 
 from backroom.allocation.decide import SALES_ORDER, LineDecision, LineRequest, decide_lines
 from backroom.catalog.models import Item, Vendor
 from backroom.catalog.services import item_adjust_stock
-from backroom.core.bulk import ids_in
+from backroom.core import sql
 from backroom.core.errors import BackroomError
 from backroom.core.invariants import invariant_violations
 from backroom.core.models import StoreSettings
@@ -99,7 +99,7 @@ from backroom.replay.store import (
 )
 from backroom.replay.upserts import RowInvalid
 from backroom.replay.users import replay_user
-from backroom.sales.models import Order, OrderLine, OrderStatus, OrderType
+from backroom.sales.models import Order, OrderStatus, OrderType
 from backroom.sales.payments import PaymentInput
 from backroom.sales.services import LineInput, line_cancel, line_return, order_create, order_deliver
 from backroom.sales.totals import line_amounts
@@ -115,6 +115,22 @@ PROGRESS_SECONDS = 0.5
 
 # How many of a customer's lines of one item a cancellation looks through.
 MATCH_WINDOW = 200
+
+# The replay's own reads, run for nearly every invoice, receipt and pick-up.
+AVAILABLE_SQL = 'SELECT "id", "on_hand", "reserved" FROM "catalog_item" WHERE {ids}'
+CUSTOMER_ORDERS_SQL = 'SELECT "id", "number" FROM "sales_order" WHERE "customer_id" = %s'
+CUSTOMER_LINES_SQL = (
+    'SELECT "id", "order_id", "ready", "back_ordered", "delivered" FROM "sales_orderline" '
+    'WHERE {orders} AND "item_id" = %s '
+    'AND ("ready" > 0 OR "back_ordered" > 0 OR "delivered" > 0)')
+ORDER_BALANCE_SQL = 'SELECT "status", "total", "paid" FROM "sales_order" WHERE "id" = %s'
+_ORDER_BALANCE_FIELDS = (None, sql.field(Order, "total"), sql.field(Order, "paid"))
+NOTICES_AFTER_SQL = (
+    'SELECT "notice"."id", "notice"."order_id", "order"."number", "notice"."quantity", '
+    '"notice"."order_status", "notice"."source" '
+    'FROM "purchasing_receivingnotice" AS "notice" '
+    'INNER JOIN "sales_order" AS "order" ON "order"."id" = "notice"."order_id" '
+    'WHERE "notice"."id" > %s ORDER BY "notice"."id"')
 
 
 class Terminated(KeyboardInterrupt):
@@ -469,8 +485,9 @@ class Replay:
         return customer.pk
 
     def _available(self, item_ids: list[int]) -> dict[int, int]:
-        return {pk: on_hand - reserved for pk, on_hand, reserved
-                in Item.objects.filter(pk__in=item_ids).values_list("pk", "on_hand", "reserved")}
+        rows = sql.value_rows(AVAILABLE_SQL.format(ids=sql.ids_in('"id"')),
+                              [sql.ids_value(item_ids)])
+        return {pk: on_hand - reserved for pk, on_hand, reserved in rows}
 
     def _sale(self, invoice: Invoice, rows: list[RetailRow]) -> None:
         """Ring up an invoice: a sales order for a customer, a walk-in sale otherwise."""
@@ -580,13 +597,9 @@ class Replay:
         # The customer's orders first, then their lines of the item: an item sold
         # all year has thousands of lines, a customer a few orders. Sorted here,
         # since an ORDER BY id makes SQLite walk all of the item's lines instead.
-        numbers = dict(Order.objects.filter(customer_id=customer_id).order_by()
-                       .values_list("pk", "number"))
-        lines = sorted(OrderLine.objects
-                       .filter(ids_in("order_id", numbers), item_id=item_id)
-                       .filter(Q(ready__gt=0) | Q(back_ordered__gt=0) | Q(delivered__gt=0))
-                       .order_by()
-                       .values_list("id", "order_id", "ready", "back_ordered", "delivered"),
+        numbers = dict(sql.value_rows(CUSTOMER_ORDERS_SQL, [customer_id]))
+        lines_sql = CUSTOMER_LINES_SQL.format(orders=sql.ids_in('"order_id"'))
+        lines = sorted(sql.value_rows(lines_sql, [sql.ids_value(numbers), item_id]),
                        reverse=True)[:MATCH_WINDOW]
         left = units
         for line_id, order_id, ready, back_ordered, delivered in lines:
@@ -684,11 +697,12 @@ class Replay:
 
     def _pickup(self, order_id: int, number: str) -> None:
         """Hand over a ready order, collecting its balance by card."""
-        order = Order.objects.filter(pk=order_id).values("status", "total", "paid").first()
-        if order is None or order["status"] != OrderStatus.READY:
+        found = sql.value_rows(ORDER_BALANCE_SQL, [order_id], _ORDER_BALANCE_FIELDS)
+        if not found or found[0][0] != OrderStatus.READY:
             self.stats.pickups_skipped += 1
             return
-        balance = order["total"] - order["paid"]
+        _, total, paid = found[0]
+        balance = total - paid
         payments = [PaymentInput(amount=balance, tender="card")] if balance > 0 else []
         if self._call("order_deliver", None, order_deliver, user=self.user, number=number,
                       payments=payments):
@@ -699,9 +713,7 @@ class Replay:
     def _notices_collect(self) -> None:
         """Count new receiving notices; schedule the pick-up of orders that became ready."""
         now = self._now()
-        notices = (ReceivingNotice.objects.filter(pk__gt=self.last_notice_id).order_by("pk")
-                   .values_list("pk", "order_id", "order__number", "quantity", "order_status",
-                                "source"))
+        notices = sql.value_rows(NOTICES_AFTER_SQL, [self.last_notice_id])
         for pk, order_id, number, quantity, status, source in notices:
             self.last_notice_id = pk
             self.stats.notices[source] += 1
