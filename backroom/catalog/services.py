@@ -13,6 +13,7 @@ from backroom.allocation.services import Offer, items_waited_for, stock_offer, s
 from backroom.catalog.locks import lock_items
 from backroom.catalog.models import Barcode, Item, StockAdjustment, Vendor
 from backroom.catalog.selectors import item_get, vendor_get
+from backroom.core import sql
 from backroom.core.audit import AuditLog
 from backroom.core.bulk import update_rows
 from backroom.core.errors import (
@@ -272,7 +273,8 @@ def item_adjust_stock(*, user, sku: str, quantity: int, reason: str) -> Item:
             field="quantity", sku=item.sku, available=item.available, requested=-quantity)
     before = item.on_hand
     item.on_hand += quantity
-    Item.objects.filter(pk=item.pk).update(on_hand=item.on_hand)
+    sql.execute('UPDATE "catalog_item" SET "on_hand" = %s WHERE "id" = %s',
+                [item.on_hand, item.pk])
     StockAdjustment.objects.create(
         item=item, quantity=quantity, reason=reason, on_hand_before=before,
         on_hand_after=item.on_hand,
@@ -283,5 +285,4 @@ def item_adjust_stock(*, user, sku: str, quantity: int, reason: str) -> Item:
     if quantity > 0:
         stock_offer(item, quantity, audit, source="adjustment")
     audit.flush()
-    item.refresh_from_db()
-    return item
+    return sql.model_rows(Item, '"id" = %s', [item.pk])[0]
