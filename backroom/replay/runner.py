@@ -262,7 +262,9 @@ class Replay:
         # Each service still runs in its own atomic block, which becomes a savepoint
         # of the batch's transaction, so a service that fails rolls back alone. One
         # commit per batch saves the commit of every service call (on SQLite about
-        # a millisecond each, and on PostgreSQL a flush of its log to disk).
+        # a millisecond each, and on PostgreSQL a flush of its log to disk). An
+        # invoice needs no savepoint of its own: any error that escapes its service
+        # calls rolls back the whole batch.
         # The progress bar closes on an interruption too, before its message.
         with tqdm(self._invoices(), total=found.invoices, unit="invoice", desc="replay",
                   disable=not self.options.progress) as invoices:
@@ -274,8 +276,7 @@ class Replay:
                         self._run_due(invoice.at)
                         self.clock.advance(invoice.at)
                         self._show_clock(invoice.at)
-                        with transaction.atomic():
-                            self._invoice(invoice)
+                        self._invoice(invoice)
                         done.append(invoice)
                     self._checkpoint(run, done)
         closing = datetime.datetime.combine(
