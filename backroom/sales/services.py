@@ -458,7 +458,8 @@ def line_cancel(*, user, number: str, line_id: int, quantity: int,
     _units_cancel(order, line, item, quantity, audit)
     lines_recompute_money([line])
     _line_write(line)
-    order_sync([order])
+    # No payment changed, so the locked order's cached `paid` is still the sum of its payments.
+    order_sync([order], paid={order.pk: order.paid})
     _refund_excess(order, refund, user, audit, reason=f"Cancelled {quantity} x {item.sku}")
     audit.flush()
     return _order_read(order.pk)
@@ -507,7 +508,8 @@ def line_return(*, user, number: str, line_id: int, quantity: int,
         execute(ITEM_ON_HAND_WRITE, [item.on_hand, item.pk])
     audit.add("units_returned", order=order, item=item, line=line.pk, quantity=quantity,
               reason=reason, on_hand_after=item.on_hand)
-    order_sync([order])
+    # No payment changed, so the locked order's cached `paid` is still the sum of its payments.
+    order_sync([order], paid={order.pk: order.paid})
     if item.tracked:
         stock_offer(item, quantity, audit, source="return")
     order = _order_read(order.pk)
@@ -657,7 +659,8 @@ def order_void(*, user, number: str, refund: str = "original_tender", reason: st
                                    "line_total", "tax"])
     order.voided_at = timezone.now()
     Order.objects.filter(pk=order.pk).update(voided_at=order.voided_at)
-    order_sync([order], {order.pk: lines})
+    # No payment changed, so the locked order's cached `paid` is still the sum of its payments.
+    order_sync([order], {order.pk: lines}, paid={order.pk: order.paid})
     audit.add("order_voided", order=order, reason=reason)
     stock_offers([Offer(items[item_id], units) for item_id, units in sorted(released.items())
                   if items[item_id].tracked and units], audit, source="released")
@@ -695,15 +698,20 @@ def order_set_priority(*, user, number: str, priority: int) -> Order:
 
 
 def _refund_excess(order: Order, refund: str, user, audit: AuditLog, reason: str) -> None:
-    """Refund what was paid beyond the order's new total, when the clerk asked for it."""
+    """Refund what was paid beyond the order's new total, when the clerk asked for it.
+
+    The locked order's cached `paid` is the sum of its live payments, so the
+    amount paid after the refunds is known without reading the payments.
+    """
     excess = order.paid - order.total
     if refund == "none" or excess <= 0:
         return
     require(user, "refund", "refund a payment")
-    refund_issue(order=order, amount=excess, tender=None,
-                 to_store_credit=refund == "store_credit", reason=reason or "Cancelled goods",
-                 user=user, audit=audit)
-    order_sync([order])
+    refunds = refund_issue(order=order, amount=excess, tender=None,
+                           to_store_credit=refund == "store_credit",
+                           reason=reason or "Cancelled goods", user=user, audit=audit)
+    refunded = sum((refund.amount for refund in refunds), ZERO)
+    order_sync([order], paid={order.pk: order.paid - refunded})
 
 
 def _check_refund_choice(refund: str) -> None:
