@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from django.db.models import Q
+from django.db import connection
 from django.utils import timezone
 
 from backroom.allocation.decide import (
@@ -24,7 +24,8 @@ from backroom.allocation.decide import (
 )
 from backroom.catalog.models import Item
 from backroom.core.audit import AuditLog
-from backroom.core.bulk import ids_in, insert_rows, update_values
+from backroom.core.bulk import insert_rows, update_values
+from backroom.core.sql import field, ids_in, ids_value, value_rows
 from backroom.purchasing.models import (
     POStatus,
     PurchaseOrderLine,
@@ -208,41 +209,88 @@ def _offers_serve(offers: list[Offer], audit: AuditLog, *, source: str,
     return results
 
 
+# The items among the given ones that have live customer requests. Parameters:
+# the item ids, then the open and on-order statuses.
+ITEMS_WAITED_FOR = """
+    SELECT DISTINCT "item_id" FROM "purchasing_purchaserequest"
+    WHERE {ids_in} AND "status" IN (%s, %s) AND "order_line_id" IS NOT NULL AND "quantity" > 0
+"""
+
+
 def items_waited_for(item_ids: Iterable[int]) -> set[int]:
     """Return the ids among `item_ids` of items that customers wait for.
 
-    Callers that free units of many items at once offer them only to these,
-    because `stock_offer` costs several queries even when no customer waits.
+    An offer of an item that no customer waits for serves no one, and costs
+    `stock_offers` only its read of the waiting requests.
     """
-    return set(PurchaseRequest.objects.filter(
-        item_id__in=set(item_ids), status__in=[RequestStatus.OPEN, RequestStatus.ON_ORDER],
-        order_line__isnull=False, quantity__gt=0).values_list("item_id", flat=True))
+    return {item_id for item_id, in value_rows(
+        ITEMS_WAITED_FOR.format(ids_in=ids_in('"item_id"')),
+        [ids_value(set(item_ids)), RequestStatus.OPEN, RequestStatus.ON_ORDER], (None,))}
+
+
+# The live customer requests of the given items whose orders wait: the item id,
+# then one column per field of _Waiting. Parameters: the item ids, the open and
+# on-order statuses, the waiting status, and the order line ids to leave out
+# when {excluded} is filled in.
+WAITING_REQUESTS = """
+    SELECT "purchasing_purchaserequest"."item_id", "purchasing_purchaserequest"."id",
+        "purchasing_purchaserequest"."quantity", "purchasing_purchaserequest"."served",
+        "purchasing_purchaserequest"."status", "purchasing_purchaserequest"."order_line_id",
+        "purchasing_purchaserequest"."order_id", "sales_order"."customer_id",
+        "sales_order"."priority", "purchasing_purchaserequest"."created_at",
+        "purchasing_purchaserequest"."po_line_id", "purchasing_purchaseorderline"."quantity",
+        "purchasing_purchaseorder"."status"
+    FROM "purchasing_purchaserequest"
+    INNER JOIN "sales_order" ON "sales_order"."id" = "purchasing_purchaserequest"."order_id"
+    LEFT OUTER JOIN "purchasing_purchaseorderline"
+        ON "purchasing_purchaseorderline"."id" = "purchasing_purchaserequest"."po_line_id"
+    LEFT OUTER JOIN "purchasing_purchaseorder"
+        ON "purchasing_purchaseorder"."id" = "purchasing_purchaseorderline"."purchase_order_id"
+    WHERE {ids_in} AND "purchasing_purchaserequest"."status" IN (%s, %s)
+        AND "purchasing_purchaserequest"."order_line_id" IS NOT NULL
+        AND "purchasing_purchaserequest"."quantity" > 0 AND "sales_order"."status" = %s
+        {excluded}
+"""
+EXCLUDED_LINE = '"purchasing_purchaserequest"."order_line_id"'
+_WAITING_FIELDS = (None,) * 9 + (field(PurchaseRequest, "created_at"),) + (None,) * 3
 
 
 def _waiting_requests(item_ids: list[int], exclude_line_ids: frozenset[int]
                       ) -> dict[int, dict[int, _Waiting]]:
     """Return the live customer requests of these items whose orders wait, by item and id."""
-    rows = (
-        PurchaseRequest.objects
-        .filter(ids_in("item_id", item_ids),
-                status__in=[RequestStatus.OPEN, RequestStatus.ON_ORDER],
-                order_line__isnull=False, quantity__gt=0, order__status=OrderStatus.WAITING)
-        .exclude(order_line_id__in=exclude_line_ids)
-        .values_list("item_id", "pk", "quantity", "served", "status", "order_line_id",
-                     "order_id", "order__customer_id", "order__priority", "created_at",
-                     "po_line_id", "po_line__quantity", "po_line__purchase_order__status")
-    )
+    params: list[object] = [ids_value(item_ids), RequestStatus.OPEN, RequestStatus.ON_ORDER,
+                            OrderStatus.WAITING]
+    excluded = ""
+    if exclude_line_ids:
+        excluded = f"AND NOT ({ids_in(EXCLUDED_LINE)})"
+        params.append(ids_value(exclude_line_ids))
+    sql = WAITING_REQUESTS.format(
+        ids_in=ids_in('"purchasing_purchaserequest"."item_id"'), excluded=excluded)
     waiting: dict[int, dict[int, _Waiting]] = defaultdict(dict)
-    for row in rows:
+    for row in value_rows(sql, params, _WAITING_FIELDS):
         waiting[row[0]][row[1]] = _Waiting._make(row[1:])
     return waiting
 
 
+# The fields of the orders an offer serves that their status sync needs, in the
+# order of the model's fields.
+_ORDER_ATTNAMES = [order_field.attname for order_field in Order._meta.concrete_fields
+                   if order_field.attname in ("id", "status", "customer_id", "finalized_at",
+                                              "voided_at", "notified_at")]
+_ORDER_FIELDS = tuple(order_field for order_field in Order._meta.concrete_fields
+                      if order_field.attname in _ORDER_ATTNAMES)
+ORDERS_BY_ID = ("SELECT " + ", ".join(f'"{order_field.column}"' for order_field in _ORDER_FIELDS)
+                + ' FROM "sales_order" WHERE {ids_in} ORDER BY "id"')
+
+
 def _orders_lock(order_ids: set[int]) -> dict[int, Order]:
     """Lock the orders in primary-key order, reading only the fields their status sync needs."""
-    orders = (Order.objects.select_for_update().filter(ids_in("pk", order_ids))
-              .order_by("pk")
-              .only("status", "customer_id", "finalized_at", "voided_at", "notified_at"))
+    sql = ORDERS_BY_ID.format(ids_in=ids_in('"id"'))
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    alias = connection.alias
+    orders = [Order.from_db(alias, _ORDER_ATTNAMES, row)
+              for row in value_rows(sql, [ids_value(order_ids)], _ORDER_FIELDS)]
     return {order.pk: order for order in orders}
 
 
@@ -253,16 +301,21 @@ class _LineUnits:
     ready: int
 
 
+# Order lines by id, and the back-ordered lines of orders. Parameters: the line
+# ids, the order ids.
+LINES_UNITS = """
+    SELECT "id", "order_id", "back_ordered", "ready" FROM "sales_orderline"
+    WHERE {lines_in} OR ({orders_in} AND "back_ordered" > 0)
+"""
+
+
 def _lines_units(orders: dict[int, Order], line_ids: set[int]) -> dict[int, _LineUnits]:
     """Read the lines about to be served and every other back-ordered line of their orders.
 
     Together they decide whether each order still waits afterwards.
     """
-    rows = (OrderLine.objects
-            .filter(Q(ids_in("pk", line_ids))
-                    | Q(ids_in("order_id", orders), back_ordered__gt=0))
-            .order_by()
-            .values_list("pk", "order_id", "back_ordered", "ready"))
+    rows = value_rows(LINES_UNITS.format(lines_in=ids_in('"id"'), orders_in=ids_in('"order_id"')),
+                      [ids_value(line_ids), ids_value(orders)], (None,) * 4)
     return {line_id: _LineUnits(order_id, back_ordered, ready)
             for line_id, order_id, back_ordered, ready in rows}
 

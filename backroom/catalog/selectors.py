@@ -2,10 +2,12 @@
 
 from dataclasses import dataclass
 
-from django.db.models import F, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Q, QuerySet
 
 from backroom.catalog.models import Item, Vendor
 from backroom.core.errors import NotFound
+from backroom.core.sql import ids_in, ids_value, model_rows, value_rows
 
 
 @dataclass(frozen=True)
@@ -23,19 +25,39 @@ class ItemBuckets:
 
 
 def item_get(sku: str) -> Item:
-    try:
-        return Item.objects.select_related("vendor").get(sku=sku)
-    except Item.DoesNotExist:
+    """Return the item with this SKU, with its vendor read in the same statement."""
+    rows = value_rows(ITEM_WITH_VENDOR_BY_SKU, [sku], _ITEM_WITH_VENDOR_FIELDS)
+    if not rows:
         raise NotFound(f"Item '{sku}' not found; check the SKU or create the item first.",
-                       field="sku", sku=sku) from None
+                       field="sku", sku=sku)
+    item_values, vendor_values = rows[0][:len(_ITEM_ATTNAMES)], rows[0][len(_ITEM_ATTNAMES):]
+    item = Item.from_db(connection.alias, _ITEM_ATTNAMES, item_values)
+    vendor = (Vendor.from_db(connection.alias, _VENDOR_ATTNAMES, vendor_values)
+              if vendor_values[0] is not None else None)
+    Item.vendor.field.set_cached_value(item, vendor)
+    return item
+
+
+def _columns(model: type[Item] | type[Vendor]) -> str:
+    return ", ".join(f'"{model._meta.db_table}"."{column.column}"'
+                     for column in model._meta.concrete_fields)
+
+
+_ITEM_ATTNAMES = [column.attname for column in Item._meta.concrete_fields]
+_VENDOR_ATTNAMES = [column.attname for column in Vendor._meta.concrete_fields]
+_ITEM_WITH_VENDOR_FIELDS = (*Item._meta.concrete_fields, *Vendor._meta.concrete_fields)
+ITEM_WITH_VENDOR_BY_SKU = (
+    f'SELECT {_columns(Item)}, {_columns(Vendor)} FROM "catalog_item" '
+    'LEFT OUTER JOIN "catalog_vendor" ON "catalog_vendor"."id" = "catalog_item"."vendor_id" '
+    'WHERE "catalog_item"."sku" = %s')
 
 
 def vendor_get(code: str) -> Vendor:
-    try:
-        return Vendor.objects.get(code=code)
-    except Vendor.DoesNotExist:
+    vendors = model_rows(Vendor, '"code" = %s', [code])
+    if not vendors:
         raise NotFound(f"Vendor '{code}' not found; check the code or create the vendor first.",
-                       field="vendor", vendor=code) from None
+                       field="vendor", vendor=code)
+    return vendors[0]
 
 
 def item_search(query: str = "") -> QuerySet[Item]:
@@ -51,44 +73,65 @@ def item_search(query: str = "") -> QuerySet[Item]:
     return items.filter(exact | words | Q(sku__istartswith=query)).distinct().order_by("sku")
 
 
+# The units of live purchase requests by item: open for customers, open for
+# stock, and on order for customers.
+REQUESTS_BY_ITEM = """
+    SELECT "item_id",
+        SUM(CASE WHEN "status" = 'open' AND "order_line_id" IS NOT NULL
+            THEN "quantity" ELSE 0 END),
+        SUM(CASE WHEN "status" = 'open' AND "order_line_id" IS NULL THEN "quantity" ELSE 0 END),
+        SUM(CASE WHEN "status" = 'on_order' AND "order_line_id" IS NOT NULL
+            THEN "quantity" ELSE 0 END)
+    FROM "purchasing_purchaserequest"
+    WHERE {ids_in} AND "status" IN ('open', 'on_order')
+    GROUP BY "item_id"
+"""
+
+# The units still to come on the lines of open purchase orders, by item.
+ON_ORDER_BY_ITEM = """
+    SELECT "purchasing_purchaseorderline"."item_id",
+        SUM("purchasing_purchaseorderline"."quantity" - "purchasing_purchaseorderline"."received")
+    FROM "purchasing_purchaseorderline"
+    INNER JOIN "purchasing_purchaseorder"
+        ON "purchasing_purchaseorder"."id" = "purchasing_purchaseorderline"."purchase_order_id"
+    WHERE {ids_in}
+        AND "purchasing_purchaseorder"."status" IN ('draft', 'submitted', 'partially_received')
+        AND NOT "purchasing_purchaseorderline"."closed_short"
+        AND NOT "purchasing_purchaseorderline"."cancelled"
+        AND "purchasing_purchaseorderline"."quantity" > "purchasing_purchaseorderline"."received"
+    GROUP BY "purchasing_purchaseorderline"."item_id"
+"""
+
+# The back-ordered units of order lines, by item.
+BACK_ORDERED_BY_ITEM = """
+    SELECT "item_id", SUM("back_ordered") FROM "sales_orderline"
+    WHERE {ids_in} AND "back_ordered" > 0
+    GROUP BY "item_id"
+"""
+
+
 def item_buckets_many(items: list[Item], *,
                       with_back_orders: bool = True) -> dict[int, ItemBuckets]:
-    """Compute the quantity buckets of several items with four grouped queries.
+    """Compute the quantity buckets of several items with three grouped queries.
 
     Without `with_back_orders`, `back_ordered` is left at 0 and its query,
     which reads every order line of the items, is skipped.
     """
-    from backroom.purchasing.models import POStatus, PurchaseOrderLine, PurchaseRequest
-    from backroom.sales.models import OrderLine
-
-    ids = [item.pk for item in items]
+    ids = ids_value(item.pk for item in items)
     requested: dict[int, tuple[int, int]] = {}
-    for row in (PurchaseRequest.objects.filter(item_id__in=ids, status="open")
-                .values("item_id")
-                .annotate(customers=Sum("quantity", filter=Q(order_line__isnull=False), default=0),
-                          stock=Sum("quantity", filter=Q(order_line__isnull=True), default=0))):
-        requested[row["item_id"]] = (row["customers"], row["stock"])
-
-    open_po = Q(purchase_order__status__in=[
-        POStatus.DRAFT, POStatus.SUBMITTED, POStatus.PARTIALLY_RECEIVED],
-        closed_short=False, cancelled=False, quantity__gt=F("received"))
-    on_order: dict[int, int] = {}
-    for item_id, units in (PurchaseOrderLine.objects.filter(open_po, item_id__in=ids)
-                           .values("item_id").annotate(units=Sum(F("quantity") - F("received")))
-                           .values_list("item_id", "units")):
-        on_order[item_id] = units
     for_customers: dict[int, int] = {}
-    for item_id, units in (PurchaseRequest.objects.filter(item_id__in=ids, status="on_order",
-                                                          order_line__isnull=False)
-                           .values("item_id").annotate(units=Sum("quantity"))
-                           .values_list("item_id", "units")):
-        for_customers[item_id] = units
+    for item_id, customers, stock, on_order_for_customers in value_rows(
+            REQUESTS_BY_ITEM.format(ids_in=ids_in('"item_id"')), [ids], (None,) * 4):
+        requested[item_id] = (customers, stock)
+        for_customers[item_id] = on_order_for_customers
+    on_order: dict[int, int] = {
+        item_id: units for item_id, units in value_rows(
+            ON_ORDER_BY_ITEM.format(ids_in=ids_in('"purchasing_purchaseorderline"."item_id"')),
+            [ids], (None, None))}
     back_ordered: dict[int, int] = {}
     if with_back_orders:
-        for item_id, units in (OrderLine.objects.filter(item_id__in=ids, back_ordered__gt=0)
-                               .values("item_id").annotate(units=Sum("back_ordered"))
-                               .values_list("item_id", "units")):
-            back_ordered[item_id] = units
+        back_ordered = {item_id: units for item_id, units in value_rows(
+            BACK_ORDERED_BY_ITEM.format(ids_in=ids_in('"item_id"')), [ids], (None, None))}
 
     result = {}
     for item in items:

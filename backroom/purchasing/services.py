@@ -5,22 +5,23 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import Q, Sum
+from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from backroom.accounts.permissions import require
 from backroom.allocation.decide import receivable_quantity
-from backroom.allocation.services import Offer, items_waited_for, stock_offers
+from backroom.allocation.services import Offer, stock_offers
 from backroom.catalog.locks import lock_items
 from backroom.catalog.models import Item
 from backroom.catalog.selectors import item_buckets_many, item_get, vendor_get
 from backroom.core.audit import AuditLog
-from backroom.core.bulk import update_rows
+from backroom.core.bulk import update_rows, update_values
 from backroom.core.errors import InvalidState, NotFound, OverReceipt, ValidationFailed
 from backroom.core.inserts import insert_all
 from backroom.core.models import StoreSettings
 from backroom.core.numbers import document_number, placeholder_number
+from backroom.core.sql import execute, field, ids_in, ids_value, model_rows, value_rows
 from backroom.purchasing.coverage import request_reopen
 from backroom.purchasing.locks import lock_purchase_order
 from backroom.purchasing.models import (
@@ -150,6 +151,17 @@ class POLineInput:
     cost: Decimal | None = None
 
 
+# Open requests that join a vendor's PO: the vendor's own, and those without a
+# vendor whose item the vendor supplies (made before the item had a vendor).
+# Parameters: the open status, then the vendor's id twice.
+VENDOR_OPEN_REQUESTS = (
+    '"status" = %s AND ("vendor_id" = %s OR ("vendor_id" IS NULL AND "item_id" IN '
+    '(SELECT "id" FROM "catalog_item" WHERE "vendor_id" = %s)))')
+VENDOR_OPEN_REQUEST_ITEMS = (
+    f'SELECT DISTINCT "item_id" FROM "purchasing_purchaserequest" WHERE {VENDOR_OPEN_REQUESTS}')
+PO_NUMBER_SET = 'UPDATE "purchasing_purchaseorder" SET "number" = %s WHERE "id" = %s'
+
+
 @transaction.atomic
 def purchase_order_create(*, user, vendor: str, include_purchase_requests: bool = False,
                           lines: list[POLineInput] | None = None,
@@ -164,23 +176,23 @@ def purchase_order_create(*, user, vendor: str, include_purchase_requests: bool 
     if include_reorder:
         reorder_requests_create(user=user, vendor_id=vendor_row.pk)
 
-    # A request made before its item had a vendor joins the item's vendor's PO.
-    of_vendor = Q(vendor=vendor_row) | Q(vendor__isnull=True, item__vendor=vendor_row)
-    request_items = set()
+    request_items: set[int] = set()
+    of_vendor = [RequestStatus.OPEN, vendor_row.pk, vendor_row.pk]
     if include_purchase_requests:
-        request_items = set(PurchaseRequest.objects.filter(
-            of_vendor, status=RequestStatus.OPEN).values_list("item_id", flat=True))
+        request_items = {item_id for item_id, in value_rows(
+            VENDOR_OPEN_REQUEST_ITEMS, of_vendor, (None,))}
     items = lock_items(request_items | {item.pk for item, _, _ in wanted})
     requests = []
     if include_purchase_requests:
-        requests = list(PurchaseRequest.objects.filter(
-            of_vendor, status=RequestStatus.OPEN, quantity__gt=0).order_by("id"))
+        requests = model_rows(PurchaseRequest, VENDOR_OPEN_REQUESTS + ' AND "quantity" > 0',
+                              of_vendor)
 
-    po = PurchaseOrder.objects.create(
+    po = PurchaseOrder(
         number=placeholder_number(), vendor=vendor_row, expected_date=expected_date,
         created_by=user if user is not None and user.is_authenticated else None)
+    insert_all(PurchaseOrder, [po])
     po.number = document_number("PO-", po.pk)
-    PurchaseOrder.objects.filter(pk=po.pk).update(number=po.number)
+    execute(PO_NUMBER_SET, [po.number, po.pk])
 
     quantities: dict[int, int] = defaultdict(int)
     costs: dict[int, Decimal] = {}
@@ -293,16 +305,23 @@ def purchase_order_line_update(*, user, number: str, line_id: int, quantity: int
     return po
 
 
+PO_HAS_LINES = ('SELECT 1 FROM "purchasing_purchaseorderline" WHERE "purchase_order_id" = %s '
+                'AND NOT "cancelled" AND "quantity" > 0 LIMIT 1')
+PO_SUBMITTED_SET = ('UPDATE "purchasing_purchaseorder" SET "status" = %s, "submitted_at" = %s '
+                    'WHERE "id" = %s')
+
+
 @transaction.atomic
 def purchase_order_submit(*, user, number: str) -> PurchaseOrder:
     require(user, "manage_purchasing", "submit a purchase order")
     po = lock_purchase_order(number)
     _require_draft(po)
-    if not po.lines.filter(cancelled=False, quantity__gt=0).exists():
+    if not value_rows(PO_HAS_LINES, [po.pk], (None,)):
         raise InvalidState(f"Purchase order {po.number} has no lines; add lines first.")
     po.status = POStatus.SUBMITTED
     po.submitted_at = timezone.now()
-    po.save(update_fields=["status", "submitted_at"])
+    execute(PO_SUBMITTED_SET, [po.status, connection.ops.adapt_datetimefield_value(
+        po.submitted_at), po.pk])
     audit = AuditLog(user)
     audit.add("purchase_order_submitted", purchase_order=po)
     audit.flush()
@@ -369,6 +388,20 @@ class ReceiveLineInput:
     close_short: bool = False
 
 
+# The PO with this number joined with the items of its lines that have the given
+# ids. A PO with none of these lines gives one row with a NULL item, and a
+# missing PO gives no row. Parameters: the line ids, then the number.
+PO_LINE_ITEMS = """
+    SELECT "purchasing_purchaseorder"."id", "purchasing_purchaseorderline"."item_id"
+    FROM "purchasing_purchaseorder"
+    LEFT OUTER JOIN "purchasing_purchaseorderline"
+        ON "purchasing_purchaseorderline"."purchase_order_id" = "purchasing_purchaseorder"."id"
+        AND {ids_in}
+    WHERE "purchasing_purchaseorder"."number" = %s
+"""
+RECEIPT_NUMBER_SET = 'UPDATE "purchasing_receipt" SET "number" = %s WHERE "id" = %s'
+
+
 @transaction.atomic
 def purchase_order_receive(*, user, number: str,
                            lines: list[ReceiveLineInput]) -> Receipt:
@@ -381,8 +414,11 @@ def purchase_order_receive(*, user, number: str,
     require(user, "receive", "receive goods")
     if not lines:
         raise ValidationFailed("Give at least one line to receive.", field="lines")
-    po_id = PurchaseOrder.objects.filter(number=number).values_list("pk", flat=True).first()
-    if po_id is None:
+    line_ids = {spec.line_id for spec in lines}
+    po_line_items = value_rows(
+        PO_LINE_ITEMS.format(ids_in=ids_in('"purchasing_purchaseorderline"."id"')),
+        [ids_value(line_ids), number], (None, None))
+    if not po_line_items:
         raise NotFound(f"Purchase order '{number}' not found; check the number.", field="number")
     seen = set()
     for index, spec in enumerate(lines):
@@ -398,15 +434,16 @@ def purchase_order_receive(*, user, number: str,
                 f"Line {spec.line_id}: receive 1 or more units, or close it short.",
                 field=f"lines[{index}].quantity")
 
-    items = lock_items(PurchaseOrderLine.objects.filter(
-        purchase_order_id=po_id, pk__in=seen).values_list("item_id", flat=True))
+    items = lock_items(item_id for _, item_id in po_line_items if item_id is not None)
     po = lock_purchase_order(number)
     if po.status not in (POStatus.SUBMITTED, POStatus.PARTIALLY_RECEIVED):
         raise InvalidState(
             f"Purchase order {po.number} is {po.get_status_display().lower()}; only a "
             "submitted PO can be received.", status=po.status)
-    po_lines = {line.pk: line for line in po.lines.filter(pk__in=seen)}
-    tolerance = StoreSettings.load().over_receipt_tolerance_percent
+    po_lines = {line.pk: line for line in model_rows(
+        PurchaseOrderLine, '"purchase_order_id" = %s AND ' + ids_in('"id"'),
+        [po.pk, ids_value(seen)])}
+    tolerance = _over_receipt_tolerance()
     for index, spec in enumerate(lines):
         po_line = po_lines.get(spec.line_id)
         if po_line is None:
@@ -426,11 +463,12 @@ def purchase_order_receive(*, user, number: str,
                 field=f"lines[{index}].quantity", line=po_line.pk, ordered=po_line.quantity,
                 received=po_line.received, limit=limit)
 
-    receipt = Receipt.objects.create(
+    receipt = Receipt(
         number=placeholder_number(), purchase_order=po,
         user=user if user is not None and user.is_authenticated else None)
+    insert_all(Receipt, [receipt])
     receipt.number = document_number("R-", receipt.pk)
-    Receipt.objects.filter(pk=receipt.pk).update(number=receipt.number)
+    execute(RECEIPT_NUMBER_SET, [receipt.number, receipt.pk])
 
     audit = AuditLog(user)
     _lines_receive(po, [(po_lines[spec.line_id], spec.quantity) for spec in lines
@@ -455,8 +493,9 @@ def _lines_receive(po: PurchaseOrder, arrived: list[tuple[PurchaseOrderLine, int
     """Count arrived units in, then share them out to the customers waiting for them.
 
     A PO can have hundreds of lines, most for stock with no customer waiting, so
-    the counters are written with one statement per table and only items
-    with waiting customers are offered to them (`stock_offers`).
+    the counters are written with one statement per table and all the items
+    are offered together (`stock_offers` reads their waiting customers with
+    one statement).
     """
     if not arrived:
         return
@@ -472,11 +511,20 @@ def _lines_receive(po: PurchaseOrder, arrived: list[tuple[PurchaseOrderLine, int
     update_rows(Item, [items[po_line.item_id] for po_line, _ in arrived
                        if items[po_line.item_id].tracked], ["on_hand"])
 
-    waited_for = items_waited_for(po_line.item_id for po_line, _ in arrived)
     stock_offers([Offer(items[po_line.item_id], quantity, po_line)
-                  for po_line, quantity in arrived if po_line.item_id in waited_for],
+                  for po_line, quantity in arrived],
                  audit, source="receipt", receipt=receipt)
     _stock_requests_settle([po_line for po_line, _ in arrived], audit)
+
+
+# The on-order requests of PO lines, oldest first. Parameters: the PO line ids,
+# then the on-order status.
+PO_LINES_REQUESTS_ON_ORDER = """
+    SELECT "po_line_id", "id", "item_id", "order_line_id", "quantity", "served"
+    FROM "purchasing_purchaserequest"
+    WHERE {ids_in} AND "status" = %s
+    ORDER BY "id"
+"""
 
 
 def _stock_requests_settle(po_lines: list[PurchaseOrderLine], audit: AuditLog) -> None:
@@ -485,56 +533,85 @@ def _stock_requests_settle(po_lines: list[PurchaseOrderLine], audit: AuditLog) -
     Customer requests on a line were served first; the for-stock requests
     may then cover only what is still to come.
     """
-    linked: dict[int, list[PurchaseRequest]] = defaultdict(list)
-    for request in (PurchaseRequest.objects
-                    .filter(po_line_id__in=[po_line.pk for po_line in po_lines],
-                            status=RequestStatus.ON_ORDER)
-                    .order_by("id")):
-        assert request.po_line_id is not None
-        linked[request.po_line_id].append(request)
+    linked: dict[int, list[tuple[int, int, int | None, int, int]]] = defaultdict(list)
+    for po_line_id, request_id, item_id, order_line_id, quantity, served in value_rows(
+            PO_LINES_REQUESTS_ON_ORDER.format(ids_in=ids_in('"po_line_id"')),
+            [ids_value(po_line.pk for po_line in po_lines), RequestStatus.ON_ORDER],
+            (None,) * 6):
+        linked[po_line_id].append((request_id, item_id, order_line_id, quantity, served))
     now = timezone.now()
-    changed = []
+    changed: dict[int, tuple[int, int, str, datetime.datetime]] = {}
     for po_line in po_lines:
         requests = linked.get(po_line.pk, [])
-        excess = sum(request.quantity for request in requests) - po_line.open_quantity
-        for request in requests:
+        excess = sum(quantity for _, _, _, quantity, _ in requests) - po_line.open_quantity
+        for request_id, item_id, order_line_id, quantity, served in requests:
             if excess <= 0:
                 break
-            if request.order_line_id is not None:
+            if order_line_id is not None:
                 continue
-            arrived = min(excess, request.quantity)
+            arrived = min(excess, quantity)
             excess -= arrived
-            request.quantity -= arrived
-            request.served += arrived
-            request.updated_at = now
-            if request.quantity == 0:
-                request.status = RequestStatus.FULFILLED
-            changed.append(request)
-            audit.add("stock_request_received", item=request.item_id, request=request.pk,
-                      quantity=arrived, quantity_after=request.quantity)
-    update_rows(PurchaseRequest, changed, ["quantity", "served", "status", "updated_at"])
+            quantity -= arrived
+            status = RequestStatus.FULFILLED if quantity == 0 else RequestStatus.ON_ORDER
+            changed[request_id] = (quantity, served + arrived, status, now)
+            audit.add("stock_request_received", item=item_id, request=request_id,
+                      quantity=arrived, quantity_after=quantity)
+    update_values(PurchaseRequest, ["quantity", "served", "status", "updated_at"], changed)
 
 
 def _close_short(po: PurchaseOrder, po_line: PurchaseOrderLine, audit: AuditLog) -> None:
     po_line.closed_short = True
-    po_line.save(update_fields=["closed_short"])
-    for request in po_line.requests.filter(status=RequestStatus.ON_ORDER).order_by("id"):
+    execute(PO_LINE_CLOSED_SHORT_SET, [True, po_line.pk])
+    for request in model_rows(PurchaseRequest, '"po_line_id" = %s AND "status" = %s',
+                              [po_line.pk, RequestStatus.ON_ORDER]):
         request_reopen(request, audit)
     audit.add("purchase_order_line_closed_short", purchase_order=po, item=po_line.item_id,
               line=po_line.pk, received=po_line.received, ordered=po_line.quantity)
 
 
+PO_LINE_CLOSED_SHORT_SET = (
+    'UPDATE "purchasing_purchaseorderline" SET "closed_short" = %s WHERE "id" = %s')
+
+# Counts of a PO's lines that are not cancelled: all of them, those done (closed
+# short or received in full) and those with units received.
+PO_LINES_PROGRESS = """
+    SELECT COUNT(*),
+        COALESCE(SUM(CASE WHEN "closed_short" OR "received" >= "quantity" THEN 1 ELSE 0 END), 0),
+        COALESCE(SUM(CASE WHEN "received" <> 0 THEN 1 ELSE 0 END), 0)
+    FROM "purchasing_purchaseorderline"
+    WHERE "purchase_order_id" = %s AND NOT "cancelled"
+"""
+PO_STATUS_SET = 'UPDATE "purchasing_purchaseorder" SET "status" = %s WHERE "id" = %s'
+
+
 def _po_status_refresh(po: PurchaseOrder) -> None:
-    lines = [line for line in po.lines.all() if not line.cancelled]
+    """Set the status of a submitted PO from its lines."""
     if po.status in (POStatus.DRAFT, POStatus.CANCELLED):
         return
-    if lines and all(line.closed_short or line.received >= line.quantity for line in lines):
+    ((lines, done, receiving),) = value_rows(PO_LINES_PROGRESS, [po.pk], (None,) * 3)
+    if lines and done == lines:
         po.status = POStatus.RECEIVED
-    elif any(line.received for line in lines):
+    elif receiving:
         po.status = POStatus.PARTIALLY_RECEIVED
     elif not lines:
         po.status = POStatus.CANCELLED
-    po.save(update_fields=["status"])
+    execute(PO_STATUS_SET, [po.status, po.pk])
+
+
+OVER_RECEIPT_TOLERANCE = (
+    'SELECT "over_receipt_tolerance_percent" FROM "core_storesettings" WHERE "id" = 1')
+
+
+def _over_receipt_tolerance() -> Decimal:
+    """Return the store's over-receipt tolerance in percent.
+
+    When the settings row is missing, `StoreSettings.load` creates it.
+    """
+    rows = value_rows(OVER_RECEIPT_TOLERANCE, [],
+                      (field(StoreSettings, "over_receipt_tolerance_percent"),))
+    if not rows:
+        return StoreSettings.load().over_receipt_tolerance_percent
+    return rows[0][0]
 
 
 def _require_draft(po: PurchaseOrder) -> None:

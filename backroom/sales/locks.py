@@ -3,7 +3,17 @@
 from collections.abc import Iterable
 
 from backroom.core.errors import NotFound
+from backroom.core.sql import ids_in, ids_value, model_rows, value_rows
 from backroom.sales.models import Order
+
+ORDER_ID_BY_NUMBER = 'SELECT "id" FROM "sales_order" WHERE "number" = %s'
+
+# One row per line of the order, and one row with a NULL item for an order
+# without lines.
+ORDER_ITEM_IDS_BY_NUMBER = (
+    'SELECT "sales_order"."id", "sales_orderline"."item_id" FROM "sales_order" '
+    'LEFT JOIN "sales_orderline" ON "sales_orderline"."order_id" = "sales_order"."id" '
+    'WHERE "sales_order"."number" = %s')
 
 
 def lock_orders(order_ids: Iterable[int]) -> dict[int, Order]:
@@ -11,18 +21,33 @@ def lock_orders(order_ids: Iterable[int]) -> dict[int, Order]:
     ids = sorted(set(order_ids))
     if not ids:
         return {}
-    orders = Order.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    orders = model_rows(Order, ids_in('"id"'), [ids_value(ids)], lock=True)
     return {order.pk: order for order in orders}
 
 
 def lock_order(order_id: int) -> Order:
-    return lock_orders([order_id])[order_id]
+    """Lock one order and return it freshly read; raise KeyError if there is no such order."""
+    orders = {order.pk: order for order in model_rows(Order, '"id" = %s', [order_id], lock=True)}
+    return orders[order_id]
 
 
 def order_id_of(number: str) -> int:
     """Return the id of the order with this number, or raise NotFound."""
-    order_id = Order.objects.filter(number=number).values_list("pk", flat=True).first()
-    if order_id is None:
-        raise NotFound(f"Order '{number}' not found; check the number.", field="number",
-                       number=number)
-    return order_id
+    found = value_rows(ORDER_ID_BY_NUMBER, [number], [None])
+    if not found:
+        raise _order_not_found(number)
+    return found[0][0]
+
+
+def order_item_ids_of(number: str) -> tuple[int, list[int]]:
+    """Return the id of the order with this number and the item ids of its lines, in one
+    read; raise NotFound if there is no such order."""
+    found = value_rows(ORDER_ITEM_IDS_BY_NUMBER, [number], [None, None])
+    if not found:
+        raise _order_not_found(number)
+    return found[0][0], [item_id for _, item_id in found if item_id is not None]
+
+
+def _order_not_found(number: str) -> NotFound:
+    return NotFound(f"Order '{number}' not found; check the number.", field="number",
+                    number=number)

@@ -10,7 +10,9 @@ send clears the mark again and is logged.
 import logging
 import threading
 from collections.abc import Iterable
+from decimal import Decimal
 from functools import partial
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -19,8 +21,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from backroom.core.audit import AuditLog
+from backroom.core.sql import execute, field, ids_in, ids_value, value_rows
 from backroom.customers.models import Customer
-from backroom.sales.models import Order, OrderLine
+from backroom.sales.models import Order
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +37,25 @@ def ready_notices_schedule(orders: Iterable[Order]) -> None:
     """Mark orders that just turned ready as notified and send their e-mail after commit."""
     now = timezone.now()
     orders = [order for order in orders if order.notified_at is None]
-    customers = Customer.objects.in_bulk({order.customer_id for order in orders})
-    due = [order for order in orders if can_notify(order, customers[order.customer_id])]
+    if not orders:
+        return
+    notified = _notifiable_customer_ids({order.customer_id for order in orders})
+    due = [order for order in orders if order.customer_id in notified]
     if not due:
         return
-    Order.objects.filter(pk__in=[order.pk for order in due]).update(notified_at=now)
+    execute('UPDATE "sales_order" SET "notified_at" = %s WHERE ' + ids_in('"id"'),
+            [connection.ops.adapt_datetimefield_value(now), ids_value(order.pk for order in due)])
     for order in due:
         order.notified_at = now
     transaction.on_commit(partial(_ready_notices_dispatch, [order.pk for order in due]))
+
+
+def _notifiable_customer_ids(customer_ids: set[int]) -> set[int]:
+    """Return those of the customers that `can_notify` accepts."""
+    return {customer_id for customer_id, in value_rows(
+        'SELECT "id" FROM "customers_customer" WHERE ' + ids_in('"id"')
+        + ' AND "email" <> \'\' AND "notify" AND NOT "is_walk_in"',
+        [ids_value(customer_ids)], [None])}
 
 
 _senders: list[threading.Thread] = []
@@ -78,18 +92,14 @@ def ready_notices_send(order_ids: list[int]) -> int:
     if not order_ids:
         return 0
     currency = _currency()
-    orders = Order.objects.select_related("customer").filter(pk__in=order_ids).order_by("pk")
-    ready_lines: dict[int, list[tuple[int, str]]] = {}
-    for order_id, ready, description in (
-            OrderLine.objects.filter(order_id__in=order_ids, ready__gt=0)
-            .order_by("order_id", "position").values_list("order_id", "ready", "description")):
-        ready_lines.setdefault(order_id, []).append((ready, description))
+    orders = _notice_orders(order_ids)
+    ready_lines = _ready_lines(order_ids)
     audit = AuditLog(None)
     sent = 0
     mail = _mail_connection()
     try:
         for order in orders:
-            sent += _notice_send(order, ready_lines.get(order.pk, []), mail, audit,
+            sent += _notice_send(order, ready_lines.get(order.order_id, []), mail, audit,
                                  reminder=False, currency=currency)
     finally:
         mail.close()
@@ -99,9 +109,8 @@ def ready_notices_send(order_ids: list[int]) -> int:
 
 def ready_notice_send(order_id: int, reminder: bool = False, currency: str | None = None) -> bool:
     """Send one order's ready notice, or with `reminder` its reminder."""
-    order = Order.objects.select_related("customer").get(pk=order_id)
-    lines = list(order.lines.filter(ready__gt=0).order_by("position")
-                 .values_list("ready", "description"))
+    [order] = _notice_orders([order_id])
+    lines = _ready_lines([order_id]).get(order_id, [])
     audit = AuditLog(None)
     mail = _mail_connection()
     try:
@@ -127,29 +136,65 @@ def _mail_connection() -> BaseEmailBackend:
     return mail
 
 
-def _notice_send(order: Order, lines: list[tuple[int, str]], mail: BaseEmailBackend,
+class _NoticeOrder(NamedTuple):
+    """The columns of an order and its customer that a ready notice shows."""
+
+    order_id: int
+    number: str
+    total: Decimal
+    paid: Decimal
+    customer_name: str
+    email: str
+
+
+def _notice_orders(order_ids: list[int]) -> list[_NoticeOrder]:
+    """Read what the notices of these orders show, in order id order."""
+    rows = value_rows(
+        'SELECT "sales_order"."id", "sales_order"."number", "sales_order"."total", '
+        '"sales_order"."paid", "customers_customer"."name", "customers_customer"."email" '
+        'FROM "sales_order" INNER JOIN "customers_customer" '
+        'ON "customers_customer"."id" = "sales_order"."customer_id" WHERE '
+        + ids_in('"sales_order"."id"') + ' ORDER BY "sales_order"."id"',
+        [ids_value(order_ids)],
+        [None, None, field(Order, "total"), field(Order, "paid"), None, None])
+    return [_NoticeOrder(*row) for row in rows]
+
+
+def _ready_lines(order_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
+    """Read the ready units and description of the orders' lines with units ready, by order
+    id, in position order."""
+    ready_lines: dict[int, list[tuple[int, str]]] = {}
+    for order_id, ready, description in value_rows(
+            'SELECT "order_id", "ready", "description" FROM "sales_orderline" WHERE '
+            + ids_in('"order_id"') + ' AND "ready" > 0 ORDER BY "order_id", "position"',
+            [ids_value(order_ids)], [None, None, None]):
+        ready_lines.setdefault(order_id, []).append((ready, description))
+    return ready_lines
+
+
+def _notice_send(order: _NoticeOrder, lines: list[tuple[int, str]], mail: BaseEmailBackend,
                  audit: AuditLog, *, reminder: bool, currency: str) -> bool:
     items = "\n".join(f"  {ready} x {description}" for ready, description in lines)
     subject = (f"Reminder: your order {order.number} is waiting for you" if reminder
                else f"Your order {order.number} is ready for pick-up")
     body = (
-        f"Hello {order.customer.name},\n\n"
+        f"Hello {order.customer_name},\n\n"
         f"Your order {order.number} is ready for pick-up:\n{items}\n\n"
         f"Balance due: {order.total - order.paid} {currency}\n"
     )
-    message = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [order.customer.email],
+    message = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [order.email],
                            connection=mail)
     try:
         message.send()
     except OSError as error:
         logger.error("ready notice for order %s to %s failed: %s",
-                     order.number, order.customer.email, error)
+                     order.number, order.email, error)
         if not reminder:
-            Order.objects.filter(pk=order.pk).update(notified_at=None)
-        audit.add("notice_failed", order=order, error=str(error))
+            Order.objects.filter(pk=order.order_id).update(notified_at=None)
+        audit.add("notice_failed", order=order.order_id, error=str(error))
         return False
-    audit.add("reminder_sent" if reminder else "customer_notified", order=order,
-              email=order.customer.email)
+    audit.add("reminder_sent" if reminder else "customer_notified", order=order.order_id,
+              email=order.email)
     logger.info("sent ready notice for order %s", order.number)
     return True
 
@@ -157,7 +202,8 @@ def _notice_send(order: Order, lines: list[tuple[int, str]], mail: BaseEmailBack
 def _currency() -> str:
     from backroom.core.models import StoreSettings
 
-    return StoreSettings.load().currency
+    found = value_rows('SELECT "currency" FROM "core_storesettings" WHERE "id" = %s', [1], [None])
+    return found[0][0] if found else StoreSettings.load().currency
 
 
 def ready_reminders_send(*, now=None) -> list[str]:

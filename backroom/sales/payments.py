@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from backroom.accounts.permissions import require
@@ -20,8 +19,10 @@ from backroom.core.errors import (
     RefundExceedsPaid,
     ValidationFailed,
 )
+from backroom.core.inserts import insert_all
 from backroom.core.models import StoreSettings
 from backroom.core.money import ZERO, round_cash
+from backroom.core.sql import model_rows
 from backroom.customers.models import Customer, StoreCreditEntry
 from backroom.sales.locks import lock_order, order_id_of
 from backroom.sales.models import Order, OrderStatus, Payment, PaymentKind, Tender
@@ -94,12 +95,19 @@ def plan_payment(*, balance: Decimal, tender: str, amount: Decimal, cash_step: D
     return PaymentPlan(applied=amount, received=amount)
 
 
+def store_settings() -> StoreSettings:
+    """Return the store's settings as `StoreSettings.load` does, reading the row with a
+    statement built once; `load` creates the row when it is missing."""
+    found = model_rows(StoreSettings, '"id" = %s', [1])
+    return found[0] if found else StoreSettings.load()
+
+
 def payments_take(*, order: Order, inputs: list[PaymentInput], balance: Decimal,
                   user, audit: AuditLog, store: StoreSettings | None = None) -> Decimal:
     """Record payments against a locked order; return the amount applied to it."""
     if not inputs:
         return ZERO
-    store = store or StoreSettings.load()
+    store = store or store_settings()
     customer = None
     applied_total = ZERO
     for payment_input in inputs:
@@ -110,10 +118,11 @@ def payments_take(*, order: Order, inputs: list[PaymentInput], balance: Decimal,
             customer = customer or _lock_customer(order.customer_id)
         if customer is not None and payment_input.tender == Tender.STORE_CREDIT:
             _credit_move(customer, -plan.received, f"Paid order {order.number}", order, user)
-        payment = Payment.objects.create(
+        payment = Payment(
             order=order, kind=PaymentKind.PAYMENT, tender=payment_input.tender,
             amount=plan.applied, received=plan.received, change_given=plan.change,
             credit_amount=plan.credit, reference=payment_input.reference, user=audit.user)
+        insert_all(Payment, [payment])
         if customer is not None and plan.credit:
             _credit_move(customer, plan.credit,
                          f"Excess of payment on order {order.number}", order, user)
@@ -141,15 +150,17 @@ def order_add_payment(*, user, number: str, payment: PaymentInput) -> Order:
 
 
 def refundable_by_payment(order: Order) -> list[tuple[Payment, Decimal]]:
-    """Return each live payment of the order with what can still be refunded of it."""
-    payments = list(order.payments.filter(kind=PaymentKind.PAYMENT, voided_at__isnull=True)
-                    .order_by("-id"))
-    refunded = {
-        row["refund_of"]: row["total"]
-        for row in Payment.objects.filter(order=order, kind=PaymentKind.REFUND,
-                                          voided_at__isnull=True, refund_of__isnull=False)
-        .values("refund_of").annotate(total=Sum("amount"))
-    }
+    """Return each live payment of the order, newest first, with what can still be
+    refunded of it."""
+    # The live payments and refunds are read together, since an order has few of them.
+    payments = []
+    refunded: dict[int, Decimal] = {}
+    for row in model_rows(Payment, '"order_id" = %s AND "voided_at" IS NULL', [order.pk],
+                          order_by='"id" DESC'):
+        if row.kind == PaymentKind.PAYMENT:
+            payments.append(row)
+        elif row.refund_of_id is not None:
+            refunded[row.refund_of_id] = refunded.get(row.refund_of_id, ZERO) + row.amount
     return [(payment, payment.amount - refunded.get(payment.pk, ZERO)) for payment in payments]
 
 
@@ -193,7 +204,7 @@ def refund_issue(*, order: Order, amount: Decimal, tender: str | None, to_store_
         raise RefundExceedsPaid(
             f"Only {amount - left} of order {order.number}'s payments can be refunded; "
             f"refund at most that.", field="amount")
-    Payment.objects.bulk_create(refunds)
+    insert_all(Payment, refunds)
     for refund in refunds:
         if refund.tender == Tender.STORE_CREDIT:
             customer = customer or _lock_customer(order.customer_id)

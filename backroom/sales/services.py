@@ -6,12 +6,13 @@ schedule side effects. The decisions themselves live in
 `backroom.allocation.decide`.
 """
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from backroom.accounts.permissions import has_permission, require
@@ -35,13 +36,14 @@ from backroom.core.inserts import insert_all
 from backroom.core.models import StoreSettings
 from backroom.core.money import MAX_AMOUNT, ZERO, percent_of
 from backroom.core.numbers import document_number, placeholder_number
+from backroom.core.sql import execute, model_rows, value_rows
 from backroom.customers.models import Customer
 from backroom.customers.services import walk_in_customer
 from backroom.purchasing.coverage import requests_cover, requests_uncover
 from backroom.purchasing.models import PurchaseRequest
-from backroom.sales.locks import lock_order, order_id_of
+from backroom.sales.locks import lock_order, order_id_of, order_item_ids_of
 from backroom.sales.models import Order, OrderLine, OrderStatus, OrderType
-from backroom.sales.payments import PaymentInput, payments_take, refund_issue
+from backroom.sales.payments import PaymentInput, payments_take, refund_issue, store_settings
 from backroom.sales.totals import (
     delivered_value,
     lines_recompute_money,
@@ -84,18 +86,16 @@ def order_create(*, user, order_type: str, customer_id: int | None, lines: list[
             "An order on hold takes no payment; finalize it with the payments.",
             field="payments")
     customer = _customer_for(order_type, customer_id, finalizing=not hold)
-    store = StoreSettings.load()
+    store = store_settings()
 
     # Lock the catalog entries first (items before orders, in pk order) so the
     # lines are decided on the counters read here.
     skus = {spec.sku for spec in lines if spec.sku}
-    found = Item.objects.filter(sku__in=skus).order_by("pk")
-    if not hold:
-        found = found.select_for_update()
-    known = {item.sku: item for item in found}
-    order = Order.objects.create(
+    known = {item.sku: item for item in _items_by_sku(skus, lock=not hold)}
+    order = Order(
         number=placeholder_number(), type=order_type, customer=customer,
         created_by=user if user is not None and user.is_authenticated else None)
+    insert_all(Order, [order])
     order.number = document_number("", order.pk)
     line_rows = [
         _line_build(user, order, spec, position, store, f"lines[{position - 1}]", known)
@@ -131,11 +131,11 @@ def order_finalize(*, user, number: str, payments: list[PaymentInput]) -> Order:
     if order.finalized_at is not None:
         raise InvalidState(f"Order {order.number} is already finalized.")
     _customer_for(order.type, order.customer_id, finalizing=True)
-    lines = list(order.lines.order_by("position"))
+    lines = _lines_of(order.pk)
     for line in lines:
         line.item = items[line.item_id]
     audit = AuditLog(user)
-    _finalize(user, order, lines, payments, StoreSettings.load(), audit, items=items)
+    _finalize(user, order, lines, payments, store_settings(), audit, items=items)
     audit.flush()
     return order
 
@@ -191,17 +191,18 @@ def _finalize(user, order: Order, lines: list[OrderLine], payments: list[Payment
 
     # Lines of an order being finalized have no purchase request yet, so each
     # back-ordered line gets exactly one new request.
+    # Keys go in as ids, so Django's related-object descriptors do not run for each request.
     requests = [
-        PurchaseRequest(item=items[line.item_id], vendor_id=items[line.item_id].vendor_id,
-                        quantity=decision.back_order, order_line=line, order=order,
+        PurchaseRequest(item_id=line.item_id, vendor_id=items[line.item_id].vendor_id,
+                        quantity=decision.back_order, order_line_id=line.pk, order_id=order.pk,
                         customer_id=order.customer_id)
         for line, decision in zip(lines, decisions, strict=True) if decision.back_order
     ]
     insert_all(PurchaseRequest, requests)
     for request in requests:
-        audit.add("request_created", order=order, item=request.item,
-                  line=request.order_line_id, sku=request.item.sku, quantity=request.quantity,
-                  request=request.pk)
+        item = items[request.item_id]
+        audit.add("request_created", order=order, item=item, line=request.order_line_id,
+                  sku=item.sku, quantity=request.quantity, request=request.pk)
 
     order.finalized_at = timezone.now()
     order_amounts_set(order, lines)
@@ -235,11 +236,11 @@ def _customer_for(order_type: str, customer_id: int | None, *, finalizing: bool)
     if customer_id is None:
         customer = walk_in_customer()
     else:
-        found = Customer.objects.filter(pk=customer_id).first()
-        if found is None:
+        found = model_rows(Customer, '"id" = %s', [customer_id]) if _fits_id(customer_id) else []
+        if not found:
             raise NotFound(f"Customer {customer_id} not found; check the id or create the "
                            "customer first.", field="customer")
-        customer = found
+        customer = found[0]
     if finalizing and order_type != OrderType.SALE and customer.is_walk_in:
         raise ValidationFailed(
             f"A {OrderType(order_type).label.lower()} needs a named customer to tell when the "
@@ -280,6 +281,24 @@ def _line_build(user, order: Order, spec: LineInput, position: int, store: Store
         tax_rate=store.tax_rate, take_now=bool(spec.take_now))
     lines_recompute_money([line])
     return line
+
+
+def _items_by_sku(skus: set[str], *, lock: bool) -> list[Item]:
+    """Read the items with these SKUs in pk order, locked with `lock`."""
+    if not skus:
+        return []
+    return model_rows(Item, _sku_in(), [json.dumps(sorted(skus))], lock=lock)
+
+
+def _sku_in() -> str:
+    """Return the condition "sku is one of the SKUs in the JSON array parameter".
+
+    The SKUs travel as one parameter, so the statement text does not change
+    with their number.
+    """
+    if connection.vendor == "postgresql":
+        return '"sku" IN (SELECT json_array_elements_text(%s::json))'
+    return '"sku" IN (SELECT value FROM json_each(%s))'
 
 
 def _item_for_line(sku: str, field: str) -> Item:
@@ -323,7 +342,7 @@ def order_add_line(*, user, number: str, line: LineInput) -> Order:
     _require_open(order)
     if order.finalized_at is not None and order.type == OrderType.SALE:
         raise InvalidState(f"Sale {order.number} is finalized; ring up a new sale instead.")
-    store = StoreSettings.load()
+    store = store_settings()
     position = (order.lines.order_by("-position").values_list("position", flat=True)
                 .first() or 0) + 1
     row = _line_build(user, order, line, position, store, "line")
@@ -438,12 +457,12 @@ def line_cancel(*, user, number: str, line_id: int, quantity: int,
     audit = AuditLog(user)
     _units_cancel(order, line, item, quantity, audit)
     lines_recompute_money([line])
-    line.save()
-    order_sync([order])
+    _line_write(line)
+    # No payment changed, so the locked order's cached `paid` is still the sum of its payments.
+    order_sync([order], paid={order.pk: order.paid})
     _refund_excess(order, refund, user, audit, reason=f"Cancelled {quantity} x {item.sku}")
     audit.flush()
-    order.refresh_from_db()
-    return order
+    return _order_read(order.pk)
 
 
 def _units_cancel(order: Order, line: OrderLine, item: Item, units: int,
@@ -459,12 +478,12 @@ def _units_cancel(order: Order, line: OrderLine, item: Item, units: int,
     requests_uncover(order, line, item, from_back_order, audit)
     if from_ready and item.tracked:
         item.reserved -= from_ready
-        Item.objects.filter(pk=item.pk).update(reserved=item.reserved)
+        execute(ITEM_RESERVED_WRITE, [item.reserved, item.pk])
     audit.add("units_cancelled", order=order, item=item, line=line.pk, quantity=units,
               from_back_order=from_back_order, from_ready=from_ready,
               cancelled_after=line.cancelled)
     if from_ready and item.tracked:
-        line.save()
+        _line_write(line)
         stock_offer(item, from_ready, audit, source="released",
                     exclude_line_ids=frozenset({line.pk}))
 
@@ -483,16 +502,17 @@ def line_return(*, user, number: str, line_id: int, quantity: int,
     line.delivered -= quantity
     line.cancelled += quantity
     lines_recompute_money([line])
-    line.save()
+    _line_write(line)
     if item.tracked:
         item.on_hand += quantity
-        Item.objects.filter(pk=item.pk).update(on_hand=item.on_hand)
+        execute(ITEM_ON_HAND_WRITE, [item.on_hand, item.pk])
     audit.add("units_returned", order=order, item=item, line=line.pk, quantity=quantity,
               reason=reason, on_hand_after=item.on_hand)
-    order_sync([order])
+    # No payment changed, so the locked order's cached `paid` is still the sum of its payments.
+    order_sync([order], paid={order.pk: order.paid})
     if item.tracked:
         stock_offer(item, quantity, audit, source="return")
-    order.refresh_from_db()
+    order = _order_read(order.pk)
     _refund_excess(order, refund, user, audit, reason=reason or f"Returned {quantity} x {item.sku}")
     audit.flush()
     return order
@@ -513,7 +533,7 @@ def order_deliver(*, user, number: str, lines: list[DeliverLine] | None = None,
     """Hand over ready units (all of them when no lines are given), collecting what is due."""
     order, items = _order_and_items_locked(number)
     _require_finalized(order)
-    current = {line.pk: line for line in order.lines.order_by("position")}
+    current = {line.pk: line for line in _lines_of(order.pk)}
     for line in current.values():
         line.item = items[line.item_id]
     units = _delivery_units(order, current, lines)
@@ -611,7 +631,7 @@ def order_void(*, user, number: str, refund: str = "original_tender", reason: st
     order, items = _order_and_items_locked(number)
     if order.status == OrderStatus.CANCELLED:
         raise InvalidState(f"Order {order.number} is already voided.")
-    lines = list(order.lines.order_by("position"))
+    lines = _lines_of(order.pk)
     if order.type != OrderType.SALE and not any(
             line.pending or line.ready or line.back_ordered for line in lines):
         raise InvalidState(
@@ -639,7 +659,8 @@ def order_void(*, user, number: str, refund: str = "original_tender", reason: st
                                    "line_total", "tax"])
     order.voided_at = timezone.now()
     Order.objects.filter(pk=order.pk).update(voided_at=order.voided_at)
-    order_sync([order], {order.pk: lines})
+    # No payment changed, so the locked order's cached `paid` is still the sum of its payments.
+    order_sync([order], {order.pk: lines}, paid={order.pk: order.paid})
     audit.add("order_voided", order=order, reason=reason)
     stock_offers([Offer(items[item_id], units) for item_id, units in sorted(released.items())
                   if items[item_id].tracked and units], audit, source="released")
@@ -677,15 +698,20 @@ def order_set_priority(*, user, number: str, priority: int) -> Order:
 
 
 def _refund_excess(order: Order, refund: str, user, audit: AuditLog, reason: str) -> None:
-    """Refund what was paid beyond the order's new total, when the clerk asked for it."""
+    """Refund what was paid beyond the order's new total, when the clerk asked for it.
+
+    The locked order's cached `paid` is the sum of its live payments, so the
+    amount paid after the refunds is known without reading the payments.
+    """
     excess = order.paid - order.total
     if refund == "none" or excess <= 0:
         return
     require(user, "refund", "refund a payment")
-    refund_issue(order=order, amount=excess, tender=None,
-                 to_store_credit=refund == "store_credit", reason=reason or "Cancelled goods",
-                 user=user, audit=audit)
-    order_sync([order])
+    refunds = refund_issue(order=order, amount=excess, tender=None,
+                           to_store_credit=refund == "store_credit",
+                           reason=reason or "Cancelled goods", user=user, audit=audit)
+    refunded = sum((refund.amount for refund in refunds), ZERO)
+    order_sync([order], paid={order.pk: order.paid - refunded})
 
 
 def _check_refund_choice(refund: str) -> None:
@@ -707,23 +733,64 @@ def _order_locked_for_items(number: str) -> Order:
 
 def _order_and_items_locked(number: str) -> tuple[Order, dict[int, Item]]:
     """Lock an order's items, then the order; return the order and the items by id."""
-    order_id = order_id_of(number)
-    items = lock_items(OrderLine.objects.filter(order_id=order_id)
-                       .values_list("item_id", flat=True))
+    order_id, item_ids = order_item_ids_of(number)
+    items = lock_items(item_ids)
     return lock_order(order_id), items
 
 
+LINE_KEYS_ON_ORDER = (
+    'SELECT "sales_orderline"."order_id", "sales_orderline"."item_id" FROM "sales_orderline" '
+    'INNER JOIN "sales_order" ON "sales_order"."id" = "sales_orderline"."order_id" '
+    'WHERE "sales_orderline"."id" = %s AND "sales_order"."number" = %s')
+
+
 def _line_locked(number: str, line_id: int) -> tuple[Order, OrderLine, Item]:
-    found = (OrderLine.objects.filter(pk=line_id, order__number=number)
-             .values_list("order_id", "item_id").first())
-    if found is None:
+    found = (value_rows(LINE_KEYS_ON_ORDER, [line_id, number], [None, None])
+             if _fits_id(line_id) else [])
+    if not found:
         order_id_of(number)  # raises NotFound when the order itself is unknown
         raise NotFound(f"Line {line_id} is not on order {number}.", field="line")
-    order_id, item_id = found
+    [(order_id, item_id)] = found
     item = lock_items([item_id])[item_id]
     order = lock_order(order_id)
-    line = OrderLine.objects.get(pk=line_id)
+    [line] = model_rows(OrderLine, '"id" = %s', [line_id])
     return order, line, item
+
+
+def _lines_of(order_id: int) -> list[OrderLine]:
+    """Read an order's lines in position order."""
+    return model_rows(OrderLine, '"order_id" = %s', [order_id], order_by='"position"')
+
+
+def _order_read(order_id: int) -> Order:
+    """Read an order again, after other services may have changed it."""
+    [order] = model_rows(Order, '"id" = %s', [order_id])
+    return order
+
+
+def _fits_id(value: int) -> bool:
+    """Return whether `value` fits the id columns.
+
+    The ORM matches no row for an id out of range, where the database driver
+    raises an error, so the statements here skip such ids.
+    """
+    low, high = connection.ops.integer_field_range("BigAutoField")
+    return low <= value <= high
+
+
+ITEM_ON_HAND_WRITE = 'UPDATE "catalog_item" SET "on_hand" = %s WHERE "id" = %s'
+ITEM_RESERVED_WRITE = 'UPDATE "catalog_item" SET "reserved" = %s WHERE "id" = %s'
+LINE_UNITS_WRITE = (
+    'UPDATE "sales_orderline" SET "quantity" = %s, "pending" = %s, "delivered" = %s, '
+    '"ready" = %s, "back_ordered" = %s, "cancelled" = %s, "line_total" = %s, "tax" = %s '
+    'WHERE "id" = %s')
+
+
+def _line_write(line: OrderLine) -> None:
+    """Save the columns the services change on a line: its units and its money."""
+    execute(LINE_UNITS_WRITE, [line.quantity, line.pending, line.delivered, line.ready,
+                               line.back_ordered, line.cancelled, line.line_total, line.tax,
+                               line.pk])
 
 
 def _require_open(order: Order) -> None:

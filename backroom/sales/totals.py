@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from backroom.core.bulk import update_rows
 from backroom.core.money import HUNDRED, ZERO, percent_of, round_money
+from backroom.core.sql import field, ids_in, ids_value, value_rows
 from backroom.sales.models import LineStatus, Order, OrderLine, OrderStatus, Payment, PaymentKind
 from backroom.sales.notices import ready_notices_schedule
 
@@ -157,9 +158,9 @@ def _statuses_sync(orders: list[Order], buckets: Mapping[int, Sequence[Buckets]]
                             for line in buckets.get(order.pk, ()))]
     if undecided:
         read: dict[int, list[Buckets]] = {order_id: [] for order_id in undecided}
-        for order_id, back_ordered, ready, delivered in (
-                OrderLine.objects.filter(order_id__in=undecided)
-                .values_list("order_id", "back_ordered", "ready", "delivered")):
+        for order_id, back_ordered, ready, delivered in value_rows(
+                _lines_of_orders_sql('"back_ordered", "ready", "delivered"'),
+                [ids_value(undecided)], [None, None, None, None]):
             read[order_id].append(Buckets(back_ordered, ready, delivered))
         buckets = {**buckets, **read}
 
@@ -199,11 +200,19 @@ def _status_set(order: Order, lines: Iterable[OrderLine | Buckets | LineFigures]
 def _line_figures(order_ids: list[int]) -> dict[int, list[LineFigures]]:
     """Read the status and money columns of the orders' lines, without model instances."""
     figures: dict[int, list[LineFigures]] = defaultdict(list)
-    for order_id, back_ordered, ready, delivered, line_total, tax in (
-            OrderLine.objects.filter(order_id__in=order_ids)
-            .values_list("order_id", "back_ordered", "ready", "delivered", "line_total", "tax")):
+    for order_id, back_ordered, ready, delivered, line_total, tax in value_rows(
+            _lines_of_orders_sql('"back_ordered", "ready", "delivered", "line_total", "tax"'),
+            [ids_value(order_ids)],
+            [None, None, None, None, field(OrderLine, "line_total"), field(OrderLine, "tax")]):
         figures[order_id].append(LineFigures(back_ordered, ready, delivered, line_total, tax))
     return figures
+
+
+def _lines_of_orders_sql(columns: str) -> str:
+    """Return the SELECT of the order id and `columns` of the lines of the orders whose ids
+    are its one `ids_value` parameter."""
+    return (f'SELECT "order_id", {columns} FROM "sales_orderline" WHERE '
+            + ids_in('"order_id"'))
 
 
 def order_amounts_set(order: Order, lines: Iterable[OrderLine | LineFigures]) -> None:
@@ -217,8 +226,9 @@ def order_amounts_set(order: Order, lines: Iterable[OrderLine | LineFigures]) ->
 def _paid_by_order(order_ids: list[int]) -> dict[int, Decimal]:
     """Return each order's payments less its refunds, voided ones left out."""
     paid: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for order_id, kind, amount in (
-            Payment.objects.filter(order_id__in=order_ids, voided_at__isnull=True)
-            .values_list("order_id", "kind", "amount")):
+    for order_id, kind, amount in value_rows(
+            'SELECT "order_id", "kind", "amount" FROM "sales_payment" WHERE '
+            + ids_in('"order_id"') + ' AND "voided_at" IS NULL',
+            [ids_value(order_ids)], [None, None, field(Payment, "amount")]):
         paid[order_id] += amount if kind == PaymentKind.PAYMENT else -amount
     return {order_id: round_money(total) for order_id, total in paid.items()}

@@ -1,0 +1,148 @@
+"""The sales services' SQL statements: rows of several orders, empty joins, ids out of range."""
+
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+
+from backroom.core.errors import NotFound
+from backroom.customers.models import Customer
+from backroom.customers.services import walk_in_customer
+from backroom.sales.locks import lock_orders, order_item_ids_of
+from backroom.sales.models import Order, Payment, PaymentKind
+from backroom.sales.notices import ready_notices_schedule, ready_notices_send
+from backroom.sales.payments import (
+    PaymentInput,
+    order_add_payment,
+    order_refund,
+    payment_void,
+    refundable_by_payment,
+)
+from backroom.sales.services import LineInput, line_cancel, order_create
+from backroom.sales.totals import order_sync
+
+
+def test_order_item_ids_of_each_line(waiting_order, card, scarf):
+    order_id, item_ids = order_item_ids_of(waiting_order.number)
+
+    assert order_id == waiting_order.pk
+    assert sorted(item_ids) == sorted([card.pk, scarf.pk])
+
+
+def test_order_item_ids_of_order_without_lines(customer):
+    order = Order.objects.create(number="77", type="sales_order", customer=customer)
+
+    assert order_item_ids_of("77") == (order.pk, [])
+
+
+def test_order_item_ids_of_unknown_number(db):
+    with pytest.raises(NotFound) as raised:
+        order_item_ids_of("404")
+
+    assert str(raised.value) == "Order '404' not found; check the number."
+
+
+def test_lock_orders_returns_several(waiting_order, owner, customer, card):
+    other = order_create(user=owner, order_type="sales_order", customer_id=customer.pk,
+                         lines=[LineInput(sku="A", quantity=1)],
+                         payments=[PaymentInput(amount=Decimal("4.00"), tender="cash")])
+
+    orders = lock_orders([other.pk, waiting_order.pk, other.pk])
+
+    assert list(orders) == sorted([waiting_order.pk, other.pk])
+    assert orders[other.pk].number == other.number
+    assert orders[waiting_order.pk].paid == Decimal("34.00")
+
+
+def test_order_create_out_of_range_customer_not_found(owner, card):
+    with pytest.raises(NotFound) as raised:
+        order_create(user=owner, order_type="sales_order", customer_id=2 ** 70,
+                     lines=[LineInput(sku="A", quantity=1)], payments=[])
+
+    assert str(raised.value) == (f"Customer {2 ** 70} not found; check the id or create the "
+                                 "customer first.")
+
+
+def test_line_cancel_out_of_range_line_not_found(owner, waiting_order):
+    with pytest.raises(NotFound) as raised:
+        line_cancel(user=owner, number=waiting_order.number, line_id=2 ** 70, quantity=1)
+
+    assert str(raised.value) == f"Line {2 ** 70} is not on order {waiting_order.number}."
+
+
+def test_refundable_by_payment_nets_live_refunds(owner, customer, card):
+    order = order_create(user=owner, order_type="sales_order", customer_id=customer.pk,
+                         lines=[LineInput(sku="A", quantity=2)],
+                         payments=[PaymentInput(amount=Decimal("3.00"), tender="cash")])
+    order_add_payment(user=owner, number=order.number,
+                      payment=PaymentInput(amount=Decimal("5.00"), tender="card"))
+    first, second = Payment.objects.filter(order=order).order_by("id")
+    order_refund(user=owner, number=order.number, amount=Decimal("6.00"), reason="Test")
+    order_refund(user=owner, number=order.number, amount=Decimal("1.00"), reason="Test")
+    voided = Payment.objects.filter(order=order).latest("id")
+    payment_void(user=owner, number=order.number, payment_id=voided.pk, reason="Test")
+
+    refundable = refundable_by_payment(order)
+
+    assert [payment.pk for payment, _ in refundable] == [second.pk, first.pk]
+    assert [amount for _, amount in refundable] == [Decimal("0.00"), Decimal("2.00")]
+    assert Payment.objects.filter(order=order, kind=PaymentKind.REFUND).count() == 3
+
+
+def test_order_sync_reads_several_orders(waiting_order, owner, customer, card):
+    other = order_create(user=owner, order_type="sales_order", customer_id=customer.pk,
+                         lines=[LineInput(sku="A", quantity=2)],
+                         payments=[PaymentInput(amount=Decimal("2.00"), tender="cash")])
+    Order.objects.filter(pk__in=[waiting_order.pk, other.pk]).update(
+        subtotal=0, tax=0, total=0, paid=0)
+    orders = lock_orders([waiting_order.pk, other.pk])
+
+    order_sync(orders.values())
+
+    first, second = Order.objects.filter(pk__in=orders).order_by("id")
+    assert (first.total, first.paid) == (Decimal("34.00"), Decimal("34.00"))
+    assert (second.total, second.paid) == (Decimal("8.00"), Decimal("2.00"))
+
+
+def test_ready_notices_schedule_picks_notifiable_customers(db):
+    customers = {
+        "named": Customer.objects.create(name="Ann", email="ann@example.com"),
+        "no email": Customer.objects.create(name="Bob"),
+        "no consent": Customer.objects.create(name="Cy", email="cy@example.com", notify=False),
+        "walk-in": walk_in_customer(),
+    }
+    Customer.objects.filter(pk=customers["walk-in"].pk).update(email="shop@example.com",
+                                                               notify=True)
+    orders = {label: Order.objects.create(number=str(index), type="sales_order",
+                                          customer=customer)
+              for index, (label, customer) in enumerate(customers.items(), start=1)}
+
+    ready_notices_schedule(orders.values())
+
+    notified = {label for label, order in orders.items()
+                if Order.objects.get(pk=order.pk).notified_at is not None}
+    assert notified == {"named"}
+    assert orders["named"].notified_at is not None
+    assert orders["no email"].notified_at is None
+
+
+def test_ready_notices_send_several_orders(owner, customer, card, scarf, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    first = order_create(user=owner, order_type="sales_order", customer_id=customer.pk,
+                         lines=[LineInput(sku="B", quantity=1), LineInput(sku="A", quantity=2)],
+                         payments=[PaymentInput(amount=Decimal("10.00"), tender="cash")])
+    second = order_create(user=owner, order_type="sales_order", customer_id=customer.pk,
+                          lines=[LineInput(sku="A", quantity=1)],
+                          payments=[PaymentInput(amount=Decimal("1.00"), tender="cash")])
+
+    sent = ready_notices_send([second.pk, first.pk])
+
+    assert sent == 2
+    assert [message.subject for message in mail.outbox] == [
+        f"Your order {first.number} is ready for pick-up",
+        f"Your order {second.number} is ready for pick-up"]
+    assert "  2 x birthday card\n\n" in mail.outbox[0].body
+    assert "blue scarf" not in mail.outbox[0].body
+    assert "Balance due: 28.00 USD" in mail.outbox[0].body
+    assert "Balance due: 3.00 USD" in mail.outbox[1].body
+    assert mail.outbox[0].to == ["c@example.com"]
