@@ -334,8 +334,8 @@ def purchase_order_line_update(*, user, number: str, line_id: int, quantity: int
     return po
 
 
-# Submits a PO that has a line with units and is not cancelled; a PO without
-# one is left as it is. Parameters: the status, the time, the PO's id twice.
+# Submits the PO if it has a line that is not cancelled and has units, and
+# otherwise changes nothing. Parameters: the status, the time, the PO's id twice.
 PO_SUBMIT_IF_LINES = """
     UPDATE "purchasing_purchaseorder" SET "status" = %s, "submitted_at" = %s
     WHERE "id" = %s AND EXISTS (
@@ -598,6 +598,10 @@ def _stock_requests_settle(po_lines: list[PurchaseOrderLine], audit: AuditLog) -
     update_values(PurchaseRequest, ["quantity", "served", "status", "updated_at"], changed)
 
 
+PO_LINE_CLOSED_SHORT_SET = (
+    'UPDATE "purchasing_purchaseorderline" SET "closed_short" = %s WHERE "id" = %s')
+
+
 def _close_short(po: PurchaseOrder, po_line: PurchaseOrderLine, audit: AuditLog) -> None:
     po_line.closed_short = True
     execute(PO_LINE_CLOSED_SHORT_SET, [True, po_line.pk])
@@ -607,9 +611,6 @@ def _close_short(po: PurchaseOrder, po_line: PurchaseOrderLine, audit: AuditLog)
     audit.add("purchase_order_line_closed_short", purchase_order=po, item=po_line.item_id,
               line=po_line.pk, received=po_line.received, ordered=po_line.quantity)
 
-
-PO_LINE_CLOSED_SHORT_SET = (
-    'UPDATE "purchasing_purchaseorderline" SET "closed_short" = %s WHERE "id" = %s')
 
 # Sets a PO's status from its lines that are not cancelled: received when every
 # one is closed short or received in full, else partially received when any has
@@ -634,10 +635,9 @@ def _po_status_refresh(po: PurchaseOrder) -> None:
     """Set the status of a submitted PO from its lines, in the row and in `po`."""
     if po.status in (POStatus.DRAFT, POStatus.CANCELLED):
         return
-    ((po.status,),) = value_rows(PO_STATUS_REFRESH, [
+    rows = value_rows(PO_STATUS_REFRESH, [
         POStatus.RECEIVED, POStatus.PARTIALLY_RECEIVED, POStatus.CANCELLED, po.pk], (None,))
-
-
+    po.status = rows[0][0]
 
 
 def _require_draft(po: PurchaseOrder) -> None:
