@@ -612,10 +612,10 @@ def _close_short(po: PurchaseOrder, po_line: PurchaseOrderLine, audit: AuditLog)
               line=po_line.pk, received=po_line.received, ordered=po_line.quantity)
 
 
-# Sets a PO's status from its lines that are not cancelled: received when every
-# one is closed short or received in full, else partially received when any has
-# units received, else cancelled when there are none; otherwise it stays.
-# Parameters: those three statuses, then the PO's id.
+# Sets a PO's status from its lines that are not cancelled. It becomes received
+# when each of them is closed short or received in full. Otherwise it becomes
+# partially received when any has units received, or cancelled when there are
+# no such lines, and else it stays. Parameters: those three statuses, the PO's id.
 PO_STATUS_REFRESH = """
     UPDATE "purchasing_purchaseorder" SET "status" = (
         SELECT CASE
