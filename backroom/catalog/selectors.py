@@ -117,12 +117,20 @@ def item_buckets_many(items: list[Item], *,
     Without `with_back_orders`, `back_ordered` is left at 0 and its query,
     which reads every order line of the items, is skipped.
     """
-    ids = ids_value(item.pk for item in items)
+    return item_buckets_of({item.pk: (item.on_hand, item.reserved) for item in items},
+                           with_back_orders=with_back_orders)
+
+
+def item_buckets_of(stock: dict[int, tuple[int, int]], *,
+                    with_back_orders: bool = True) -> dict[int, ItemBuckets]:
+    """Compute the quantity buckets, as `item_buckets_many` does, of items given
+    by id with their (on_hand, reserved) counters."""
+    ids = ids_value(stock)
     requested: dict[int, tuple[int, int]] = {}
     for_customers: dict[int, int] = {}
-    for item_id, customers, stock, on_order_for_customers in value_rows(
+    for item_id, open_for_customers, open_for_stock, on_order_for_customers in value_rows(
             REQUESTS_BY_ITEM.format(ids_in=ids_in('"item_id"')), [ids], (None,) * 4):
-        requested[item_id] = (customers, stock)
+        requested[item_id] = (open_for_customers, open_for_stock)
         for_customers[item_id] = on_order_for_customers
     on_order: dict[int, int] = {
         item_id: units for item_id, units in value_rows(
@@ -134,21 +142,21 @@ def item_buckets_many(items: list[Item], *,
             BACK_ORDERED_BY_ITEM.format(ids_in=ids_in('"item_id"')), [ids], (None, None))}
 
     result = {}
-    for item in items:
-        customers, stock = requested.get(item.pk, (0, 0))
-        ordered = on_order.get(item.pk, 0)
-        ordered_for_customers = min(for_customers.get(item.pk, 0), ordered)
-        result[item.pk] = ItemBuckets(
-            on_hand=item.on_hand,
-            reserved=item.reserved,
-            available=item.on_hand - item.reserved,
-            requested=customers + stock,
-            requested_for_customers=customers,
-            requested_for_stock=stock,
+    for item_id, (on_hand, reserved) in stock.items():
+        open_for_customers, open_for_stock = requested.get(item_id, (0, 0))
+        ordered = on_order.get(item_id, 0)
+        ordered_for_customers = min(for_customers.get(item_id, 0), ordered)
+        result[item_id] = ItemBuckets(
+            on_hand=on_hand,
+            reserved=reserved,
+            available=on_hand - reserved,
+            requested=open_for_customers + open_for_stock,
+            requested_for_customers=open_for_customers,
+            requested_for_stock=open_for_stock,
             on_order=ordered,
             on_order_for_customers=ordered_for_customers,
             on_order_for_stock=ordered - ordered_for_customers,
-            back_ordered=back_ordered.get(item.pk, 0),
+            back_ordered=back_ordered.get(item_id, 0),
         )
     return result
 

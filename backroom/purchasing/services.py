@@ -4,6 +4,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Sum
@@ -14,7 +15,7 @@ from backroom.allocation.decide import receivable_quantity
 from backroom.allocation.services import Offer, stock_offers
 from backroom.catalog.locks import lock_items
 from backroom.catalog.models import Item
-from backroom.catalog.selectors import item_buckets_many, item_get, vendor_get
+from backroom.catalog.selectors import item_buckets_of, item_get, vendor_get
 from backroom.core.audit import AuditLog
 from backroom.core.bulk import update_rows, update_values
 from backroom.core.errors import InvalidState, NotFound, OverReceipt, ValidationFailed
@@ -86,6 +87,14 @@ def purchase_request_for_stock(*, user, sku: str, quantity: int) -> PurchaseRequ
     return request
 
 
+# The items of a vendor that have a reorder point, with what the reorder check
+# needs. Parameters: the vendor's id.
+REORDER_CANDIDATES = (
+    'SELECT "id", "on_hand", "reserved", "reorder_point", "reorder_quantity" '
+    'FROM "catalog_item" WHERE "vendor_id" = %s AND "tracked" AND NOT "is_custom" '
+    'AND "reorder_point" > 0 ORDER BY "id"')
+
+
 def reorder_requests_create(*, user, vendor_id: int) -> list[PurchaseRequest]:
     """Request stock for the vendor's items that fell to their reorder point.
 
@@ -93,19 +102,24 @@ def reorder_requests_create(*, user, vendor_id: int) -> list[PurchaseRequest]:
     stock is at or below its reorder point. The request brings it to the
     reorder point plus the reorder quantity.
     """
-    items = list(Item.objects.filter(vendor_id=vendor_id, tracked=True, is_custom=False,
-                                     reorder_point__gt=0))
-    if not items:
+    candidates = value_rows(REORDER_CANDIDATES, [vendor_id], (None,) * 5)
+    if not candidates:
         return []
-    buckets = item_buckets_many(items, with_back_orders=False)
-    created = []
-    for item in items:
-        bucket = buckets[item.pk]
+    buckets = item_buckets_of({item_id: (on_hand, reserved)
+                               for item_id, on_hand, reserved, _, _ in candidates},
+                              with_back_orders=False)
+    quantities = {}
+    for item_id, _, _, reorder_point, reorder_quantity in candidates:
+        bucket = buckets[item_id]
         projected = bucket.available + bucket.on_order_for_stock + bucket.requested_for_stock
-        if projected > item.reorder_point:
+        if projected > reorder_point:
             continue
-        quantity = max(item.reorder_quantity, item.reorder_point - projected + 1)
-        created.append(PurchaseRequest(item=item, vendor_id=vendor_id, quantity=quantity))
+        quantities[item_id] = max(reorder_quantity, reorder_point - projected + 1)
+    # Only the items to request are read in full, for the requests returned.
+    created = []
+    if quantities:
+        created = [PurchaseRequest(item=item, vendor_id=vendor_id, quantity=quantities[item.pk])
+                   for item in model_rows(Item, ids_in('"id"'), [ids_value(quantities)])]
     insert_all(PurchaseRequest, created)
     audit = AuditLog(user)
     for request in created:
@@ -157,8 +171,9 @@ class POLineInput:
 VENDOR_OPEN_REQUESTS = (
     '"status" = %s AND ("vendor_id" = %s OR ("vendor_id" IS NULL AND "item_id" IN '
     '(SELECT "id" FROM "catalog_item" WHERE "vendor_id" = %s)))')
+# Items of those requests, as a condition on "catalog_item".
 VENDOR_OPEN_REQUEST_ITEMS = (
-    f'SELECT DISTINCT "item_id" FROM "purchasing_purchaserequest" WHERE {VENDOR_OPEN_REQUESTS}')
+    f'"id" IN (SELECT "item_id" FROM "purchasing_purchaserequest" WHERE {VENDOR_OPEN_REQUESTS})')
 PO_NUMBER_SET = 'UPDATE "purchasing_purchaseorder" SET "number" = %s WHERE "id" = %s'
 
 
@@ -176,12 +191,12 @@ def purchase_order_create(*, user, vendor: str, include_purchase_requests: bool 
     if include_reorder:
         reorder_requests_create(user=user, vendor_id=vendor_row.pk)
 
-    request_items: set[int] = set()
     of_vendor = [RequestStatus.OPEN, vendor_row.pk, vendor_row.pk]
+    line_items = {item.pk for item, _, _ in wanted}
     if include_purchase_requests:
-        request_items = {item_id for item_id, in value_rows(
-            VENDOR_OPEN_REQUEST_ITEMS, of_vendor, (None,))}
-    items = lock_items(request_items | {item.pk for item, _, _ in wanted})
+        items = _request_items_lock(of_vendor, line_items)
+    else:
+        items = lock_items(line_items)
     requests = []
     if include_purchase_requests:
         requests = model_rows(PurchaseRequest, VENDOR_OPEN_REQUESTS + ' AND "quantity" > 0',
@@ -229,6 +244,20 @@ def purchase_order_create(*, user, vendor: str, include_purchase_requests: bool 
               requests=len(requests))
     audit.flush()
     return po
+
+
+def _request_items_lock(of_vendor: list[Any], item_ids: set[int]) -> dict[int, Item]:
+    """Lock the items of the vendor's open requests and `item_ids` and return them by id.
+
+    Like `lock_items`, it locks them in primary-key order. It finds the
+    requests' items in the same statement instead of reading them first.
+    """
+    where = VENDOR_OPEN_REQUEST_ITEMS
+    params = list(of_vendor)
+    if item_ids:
+        where += " OR " + ids_in('"id"')
+        params.append(ids_value(item_ids))
+    return {item.pk: item for item in model_rows(Item, where, params, lock=True)}
 
 
 def _po_line_check(spec: POLineInput, field: str) -> tuple[Item, int, Decimal | None]:
@@ -305,10 +334,14 @@ def purchase_order_line_update(*, user, number: str, line_id: int, quantity: int
     return po
 
 
-PO_HAS_LINES = ('SELECT 1 FROM "purchasing_purchaseorderline" WHERE "purchase_order_id" = %s '
-                'AND NOT "cancelled" AND "quantity" > 0 LIMIT 1')
-PO_SUBMITTED_SET = ('UPDATE "purchasing_purchaseorder" SET "status" = %s, "submitted_at" = %s '
-                    'WHERE "id" = %s')
+# Submits the PO if it has a line that is not cancelled and has units, and
+# otherwise changes nothing. Parameters: the status, the time, the PO's id twice.
+PO_SUBMIT_IF_LINES = """
+    UPDATE "purchasing_purchaseorder" SET "status" = %s, "submitted_at" = %s
+    WHERE "id" = %s AND EXISTS (
+        SELECT 1 FROM "purchasing_purchaseorderline"
+        WHERE "purchase_order_id" = %s AND NOT "cancelled" AND "quantity" > 0)
+"""
 
 
 @transaction.atomic
@@ -316,12 +349,13 @@ def purchase_order_submit(*, user, number: str) -> PurchaseOrder:
     require(user, "manage_purchasing", "submit a purchase order")
     po = lock_purchase_order(number)
     _require_draft(po)
-    if not value_rows(PO_HAS_LINES, [po.pk], (None,)):
+    submitted_at = timezone.now()
+    if not execute(PO_SUBMIT_IF_LINES, [
+            POStatus.SUBMITTED, connection.ops.adapt_datetimefield_value(submitted_at),
+            po.pk, po.pk]):
         raise InvalidState(f"Purchase order {po.number} has no lines; add lines first.")
     po.status = POStatus.SUBMITTED
-    po.submitted_at = timezone.now()
-    execute(PO_SUBMITTED_SET, [po.status, connection.ops.adapt_datetimefield_value(
-        po.submitted_at), po.pk])
+    po.submitted_at = submitted_at
     audit = AuditLog(user)
     audit.add("purchase_order_submitted", purchase_order=po)
     audit.flush()
@@ -389,16 +423,19 @@ class ReceiveLineInput:
 
 
 # The PO with this number joined with the items of its lines that have the given
-# ids. A PO with none of these lines gives one row with a NULL item, and a
-# missing PO gives no row. Parameters: the line ids, then the number.
+# ids, and the store's over-receipt tolerance (NULL without a settings row). A
+# PO with none of these lines gives one row with a NULL item, and a missing PO
+# gives no row. Parameters: the line ids, then the number.
 PO_LINE_ITEMS = """
-    SELECT "purchasing_purchaseorder"."id", "purchasing_purchaseorderline"."item_id"
+    SELECT "purchasing_purchaseorder"."id", "purchasing_purchaseorderline"."item_id",
+        (SELECT "over_receipt_tolerance_percent" FROM "core_storesettings" WHERE "id" = 1)
     FROM "purchasing_purchaseorder"
     LEFT OUTER JOIN "purchasing_purchaseorderline"
         ON "purchasing_purchaseorderline"."purchase_order_id" = "purchasing_purchaseorder"."id"
         AND {ids_in}
     WHERE "purchasing_purchaseorder"."number" = %s
 """
+_PO_LINE_ITEMS_FIELDS = (None, None, field(StoreSettings, "over_receipt_tolerance_percent"))
 RECEIPT_NUMBER_SET = 'UPDATE "purchasing_receipt" SET "number" = %s WHERE "id" = %s'
 
 
@@ -417,7 +454,7 @@ def purchase_order_receive(*, user, number: str,
     line_ids = {spec.line_id for spec in lines}
     po_line_items = value_rows(
         PO_LINE_ITEMS.format(ids_in=ids_in('"purchasing_purchaseorderline"."id"')),
-        [ids_value(line_ids), number], (None, None))
+        [ids_value(line_ids), number], _PO_LINE_ITEMS_FIELDS)
     if not po_line_items:
         raise NotFound(f"Purchase order '{number}' not found; check the number.", field="number")
     seen = set()
@@ -434,7 +471,7 @@ def purchase_order_receive(*, user, number: str,
                 f"Line {spec.line_id}: receive 1 or more units, or close it short.",
                 field=f"lines[{index}].quantity")
 
-    items = lock_items(item_id for _, item_id in po_line_items if item_id is not None)
+    items = lock_items(item_id for _, item_id, _ in po_line_items if item_id is not None)
     po = lock_purchase_order(number)
     if po.status not in (POStatus.SUBMITTED, POStatus.PARTIALLY_RECEIVED):
         raise InvalidState(
@@ -443,7 +480,9 @@ def purchase_order_receive(*, user, number: str,
     po_lines = {line.pk: line for line in model_rows(
         PurchaseOrderLine, '"purchase_order_id" = %s AND ' + ids_in('"id"'),
         [po.pk, ids_value(seen)])}
-    tolerance = _over_receipt_tolerance()
+    tolerance = po_line_items[0][2]
+    if tolerance is None:
+        tolerance = StoreSettings.load().over_receipt_tolerance_percent
     for index, spec in enumerate(lines):
         po_line = po_lines.get(spec.line_id)
         if po_line is None:
@@ -559,6 +598,10 @@ def _stock_requests_settle(po_lines: list[PurchaseOrderLine], audit: AuditLog) -
     update_values(PurchaseRequest, ["quantity", "served", "status", "updated_at"], changed)
 
 
+PO_LINE_CLOSED_SHORT_SET = (
+    'UPDATE "purchasing_purchaseorderline" SET "closed_short" = %s WHERE "id" = %s')
+
+
 def _close_short(po: PurchaseOrder, po_line: PurchaseOrderLine, audit: AuditLog) -> None:
     po_line.closed_short = True
     execute(PO_LINE_CLOSED_SHORT_SET, [True, po_line.pk])
@@ -569,49 +612,32 @@ def _close_short(po: PurchaseOrder, po_line: PurchaseOrderLine, audit: AuditLog)
               line=po_line.pk, received=po_line.received, ordered=po_line.quantity)
 
 
-PO_LINE_CLOSED_SHORT_SET = (
-    'UPDATE "purchasing_purchaseorderline" SET "closed_short" = %s WHERE "id" = %s')
-
-# Counts of a PO's lines that are not cancelled: all of them, those done (closed
-# short or received in full) and those with units received.
-PO_LINES_PROGRESS = """
-    SELECT COUNT(*),
-        COALESCE(SUM(CASE WHEN "closed_short" OR "received" >= "quantity" THEN 1 ELSE 0 END), 0),
-        COALESCE(SUM(CASE WHEN "received" <> 0 THEN 1 ELSE 0 END), 0)
-    FROM "purchasing_purchaseorderline"
-    WHERE "purchase_order_id" = %s AND NOT "cancelled"
+# Sets a PO's status from its lines that are not cancelled. It becomes received
+# when each of them is closed short or received in full. Otherwise it becomes
+# partially received when any has units received, or cancelled when there are
+# no such lines, and else it stays. Parameters: those three statuses, the PO's id.
+PO_STATUS_REFRESH = """
+    UPDATE "purchasing_purchaseorder" SET "status" = (
+        SELECT CASE
+            WHEN COUNT(*) > 0 AND COUNT(*) = SUM(
+                CASE WHEN "closed_short" OR "received" >= "quantity" THEN 1 ELSE 0 END) THEN %s
+            WHEN SUM(CASE WHEN "received" <> 0 THEN 1 ELSE 0 END) > 0 THEN %s
+            WHEN COUNT(*) = 0 THEN %s
+            ELSE "purchasing_purchaseorder"."status" END
+        FROM "purchasing_purchaseorderline"
+        WHERE "purchase_order_id" = "purchasing_purchaseorder"."id" AND NOT "cancelled")
+    WHERE "id" = %s
+    RETURNING "status"
 """
-PO_STATUS_SET = 'UPDATE "purchasing_purchaseorder" SET "status" = %s WHERE "id" = %s'
 
 
 def _po_status_refresh(po: PurchaseOrder) -> None:
-    """Set the status of a submitted PO from its lines."""
+    """Set the status of a submitted PO from its lines, in the row and in `po`."""
     if po.status in (POStatus.DRAFT, POStatus.CANCELLED):
         return
-    ((lines, done, receiving),) = value_rows(PO_LINES_PROGRESS, [po.pk], (None,) * 3)
-    if lines and done == lines:
-        po.status = POStatus.RECEIVED
-    elif receiving:
-        po.status = POStatus.PARTIALLY_RECEIVED
-    elif not lines:
-        po.status = POStatus.CANCELLED
-    execute(PO_STATUS_SET, [po.status, po.pk])
-
-
-OVER_RECEIPT_TOLERANCE = (
-    'SELECT "over_receipt_tolerance_percent" FROM "core_storesettings" WHERE "id" = 1')
-
-
-def _over_receipt_tolerance() -> Decimal:
-    """Return the store's over-receipt tolerance in percent.
-
-    When the settings row is missing, `StoreSettings.load` creates it.
-    """
-    rows = value_rows(OVER_RECEIPT_TOLERANCE, [],
-                      (field(StoreSettings, "over_receipt_tolerance_percent"),))
-    if not rows:
-        return StoreSettings.load().over_receipt_tolerance_percent
-    return rows[0][0]
+    rows = value_rows(PO_STATUS_REFRESH, [
+        POStatus.RECEIVED, POStatus.PARTIALLY_RECEIVED, POStatus.CANCELLED, po.pk], (None,))
+    po.status = rows[0][0]
 
 
 def _require_draft(po: PurchaseOrder) -> None:

@@ -8,13 +8,6 @@ from backroom.sales.models import Order
 
 ORDER_ID_BY_NUMBER = 'SELECT "id" FROM "sales_order" WHERE "number" = %s'
 
-# One row per line of the order, and one row with a NULL item for an order
-# without lines.
-ORDER_ITEM_IDS_BY_NUMBER = (
-    'SELECT "sales_order"."id", "sales_orderline"."item_id" FROM "sales_order" '
-    'LEFT JOIN "sales_orderline" ON "sales_orderline"."order_id" = "sales_order"."id" '
-    'WHERE "sales_order"."number" = %s')
-
 
 def lock_orders(order_ids: Iterable[int]) -> dict[int, Order]:
     """Lock these orders (in pk order) and return them freshly read, by id."""
@@ -26,9 +19,17 @@ def lock_orders(order_ids: Iterable[int]) -> dict[int, Order]:
 
 
 def lock_order(order_id: int) -> Order:
-    """Lock one order and return it freshly read; raise KeyError if there is no such order."""
+    """Lock one order and return it freshly read. Raise KeyError if there is no such order."""
     orders = {order.pk: order for order in model_rows(Order, '"id" = %s', [order_id], lock=True)}
     return orders[order_id]
+
+
+def lock_order_by_number(number: str) -> Order:
+    """Lock the order with this number and return it freshly read, or raise NotFound."""
+    orders = model_rows(Order, '"number" = %s', [number], lock=True)
+    if not orders:
+        raise _order_not_found(number)
+    return orders[0]
 
 
 def order_id_of(number: str) -> int:
@@ -37,15 +38,6 @@ def order_id_of(number: str) -> int:
     if not found:
         raise _order_not_found(number)
     return found[0][0]
-
-
-def order_item_ids_of(number: str) -> tuple[int, list[int]]:
-    """Return the id of the order with this number and the item ids of its lines, in one
-    read; raise NotFound if there is no such order."""
-    found = value_rows(ORDER_ITEM_IDS_BY_NUMBER, [number], [None, None])
-    if not found:
-        raise _order_not_found(number)
-    return found[0][0], [item_id for _, item_id in found if item_id is not None]
 
 
 def _order_not_found(number: str) -> NotFound:

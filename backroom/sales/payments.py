@@ -24,7 +24,7 @@ from backroom.core.models import StoreSettings
 from backroom.core.money import ZERO, round_cash
 from backroom.core.sql import model_rows
 from backroom.customers.models import Customer, StoreCreditEntry
-from backroom.sales.locks import lock_order, order_id_of
+from backroom.sales.locks import lock_order_by_number
 from backroom.sales.models import Order, OrderStatus, Payment, PaymentKind, Tender
 from backroom.sales.totals import order_sync
 
@@ -135,7 +135,7 @@ def payments_take(*, order: Order, inputs: list[PaymentInput], balance: Decimal,
 
 @transaction.atomic
 def order_add_payment(*, user, number: str, payment: PaymentInput) -> Order:
-    order = _lock_order_by_number(number)
+    order = lock_order_by_number(number)
     if order.finalized_at is None:
         raise InvalidState(
             f"Order {order.number} is on hold; finalize it with its payments first.")
@@ -220,7 +220,7 @@ def order_refund(*, user, number: str, amount: Decimal, tender: str | None = Non
     require(user, "refund", "refund a payment")
     if not reason.strip():
         raise ValidationFailed("Give a reason for the refund.", field="reason")
-    order = _lock_order_by_number(number)
+    order = lock_order_by_number(number)
     audit = AuditLog(user)
     refund_issue(order=order, amount=amount, tender=tender, to_store_credit=to_store_credit,
                  reason=reason, user=user, audit=audit)
@@ -233,7 +233,7 @@ def order_refund(*, user, number: str, amount: Decimal, tender: str | None = Non
 def payment_void(*, user, number: str, payment_id: int, reason: str = "") -> Order:
     """Void a payment or a refund taken by mistake; the order's paid amount follows."""
     require(user, "void", "void a payment")
-    order = _lock_order_by_number(number)
+    order = lock_order_by_number(number)
     payment = Payment.objects.select_for_update().filter(pk=payment_id, order=order).first()
     if payment is None:
         raise NotFound(f"Payment {payment_id} not found on order {order.number}.",
@@ -267,11 +267,6 @@ def payment_void(*, user, number: str, payment_id: int, reason: str = "") -> Ord
     order_sync([order])
     audit.flush()
     return order
-
-
-def _lock_order_by_number(number: str) -> Order:
-    order_id = order_id_of(number)
-    return lock_order(order_id)
 
 
 def _lock_customer(customer_id: int) -> Customer:

@@ -36,12 +36,12 @@ from backroom.core.inserts import insert_all
 from backroom.core.models import StoreSettings
 from backroom.core.money import MAX_AMOUNT, ZERO, percent_of
 from backroom.core.numbers import document_number, placeholder_number
-from backroom.core.sql import execute, model_rows, value_rows
+from backroom.core.sql import execute, model_rows
 from backroom.customers.models import Customer
 from backroom.customers.services import walk_in_customer
 from backroom.purchasing.coverage import requests_cover, requests_uncover
 from backroom.purchasing.models import PurchaseRequest
-from backroom.sales.locks import lock_order, order_id_of, order_item_ids_of
+from backroom.sales.locks import lock_order_by_number, order_id_of
 from backroom.sales.models import Order, OrderLine, OrderStatus, OrderType
 from backroom.sales.payments import PaymentInput, payments_take, refund_issue, store_settings
 from backroom.sales.totals import (
@@ -685,7 +685,7 @@ def _units_cancel_quiet(order: Order, line: OrderLine, item: Item, audit: AuditL
 @transaction.atomic
 def order_set_priority(*, user, number: str, priority: int) -> Order:
     require(user, "set_priority", "change an order's priority")
-    order = _lock_by_number(number)
+    order = lock_order_by_number(number)
     audit = AuditLog(user)
     audit.add("priority_changed", order=order, before=order.priority, after=priority)
     order.priority = priority
@@ -721,40 +721,39 @@ def _check_refund_choice(refund: str) -> None:
             field="refund")
 
 
-def _lock_by_number(number: str) -> Order:
-    order_id = order_id_of(number)
-    return lock_order(order_id)
-
-
 def _order_locked_for_items(number: str) -> Order:
     """Lock an order's items, then the order itself: the one lock order of the services."""
     return _order_and_items_locked(number)[0]
 
 
+# Conditions on the catalog items: the items on the lines of the order with the
+# given number, and the item of one line of that order. The statement that finds
+# the items locks them, in pk order as `lock_items` does.
+ITEMS_ON_ORDER = (
+    '"id" IN (SELECT "sales_orderline"."item_id" FROM "sales_orderline" '
+    'INNER JOIN "sales_order" ON "sales_order"."id" = "sales_orderline"."order_id" '
+    'WHERE "sales_order"."number" = %s)')
+ITEM_OF_LINE_ON_ORDER = (
+    '"id" IN (SELECT "sales_orderline"."item_id" FROM "sales_orderline" '
+    'INNER JOIN "sales_order" ON "sales_order"."id" = "sales_orderline"."order_id" '
+    'WHERE "sales_orderline"."id" = %s AND "sales_order"."number" = %s)')
+
+
 def _order_and_items_locked(number: str) -> tuple[Order, dict[int, Item]]:
     """Lock an order's items, then the order; return the order and the items by id."""
-    order_id, item_ids = order_item_ids_of(number)
-    items = lock_items(item_ids)
-    return lock_order(order_id), items
-
-
-LINE_KEYS_ON_ORDER = (
-    'SELECT "sales_orderline"."order_id", "sales_orderline"."item_id" FROM "sales_orderline" '
-    'INNER JOIN "sales_order" ON "sales_order"."id" = "sales_orderline"."order_id" '
-    'WHERE "sales_orderline"."id" = %s AND "sales_order"."number" = %s')
+    items = model_rows(Item, ITEMS_ON_ORDER, [number], lock=True)
+    return lock_order_by_number(number), {item.pk: item for item in items}
 
 
 def _line_locked(number: str, line_id: int) -> tuple[Order, OrderLine, Item]:
-    found = (value_rows(LINE_KEYS_ON_ORDER, [line_id, number], [None, None])
+    items = (model_rows(Item, ITEM_OF_LINE_ON_ORDER, [line_id, number], lock=True)
              if _fits_id(line_id) else [])
-    if not found:
+    if not items:
         order_id_of(number)  # raises NotFound when the order itself is unknown
         raise NotFound(f"Line {line_id} is not on order {number}.", field="line")
-    [(order_id, item_id)] = found
-    item = lock_items([item_id])[item_id]
-    order = lock_order(order_id)
+    order = lock_order_by_number(number)
     [line] = model_rows(OrderLine, '"id" = %s', [line_id])
-    return order, line, item
+    return order, line, items[0]
 
 
 def _lines_of(order_id: int) -> list[OrderLine]:

@@ -1,14 +1,16 @@
-"""The sales services' SQL statements: rows of several orders, empty joins, ids out of range."""
+"""The sales services' SQL statements: several rows at once, orders without lines, ids out
+of range."""
 
 from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
-from backroom.core.errors import NotFound
+from backroom.core.errors import NotFound, NothingToDeliver
 from backroom.customers.models import Customer
 from backroom.customers.services import walk_in_customer
-from backroom.sales.locks import lock_orders, order_item_ids_of
+from backroom.sales.locks import lock_order_by_number, lock_orders
 from backroom.sales.models import Order, Payment, PaymentKind
 from backroom.sales.notices import ready_notices_schedule, ready_notices_send
 from backroom.sales.payments import (
@@ -18,28 +20,54 @@ from backroom.sales.payments import (
     payment_void,
     refundable_by_payment,
 )
-from backroom.sales.services import LineInput, line_cancel, order_create
+from backroom.sales.services import LineInput, line_cancel, order_create, order_deliver
 from backroom.sales.totals import order_sync
 
 
-def test_order_item_ids_of_each_line(waiting_order, card, scarf):
-    order_id, item_ids = order_item_ids_of(waiting_order.number)
+def test_lock_order_by_number_reads_order(waiting_order):
+    order = lock_order_by_number(waiting_order.number)
 
-    assert order_id == waiting_order.pk
-    assert sorted(item_ids) == sorted([card.pk, scarf.pk])
-
-
-def test_order_item_ids_of_order_without_lines(customer):
-    order = Order.objects.create(number="77", type="sales_order", customer=customer)
-
-    assert order_item_ids_of("77") == (order.pk, [])
+    assert order.pk == waiting_order.pk
+    assert order.status == "waiting"
+    assert order.paid == Decimal("34.00")
 
 
-def test_order_item_ids_of_unknown_number(db):
+def test_lock_order_by_number_unknown(db):
     with pytest.raises(NotFound) as raised:
-        order_item_ids_of("404")
+        lock_order_by_number("404")
 
     assert str(raised.value) == "Order '404' not found; check the number."
+
+
+def test_order_deliver_order_without_lines(owner, customer):
+    order = Order.objects.create(number="77", type="sales_order", customer=customer,
+                                 finalized_at=timezone.now(), status="ready")
+
+    with pytest.raises(NothingToDeliver) as raised:
+        order_deliver(user=owner, number="77")
+
+    assert str(raised.value) == "Order 77 has nothing ready to hand over."
+    assert Order.objects.get(pk=order.pk).status == "ready"
+
+
+def test_order_deliver_unknown_number(owner):
+    with pytest.raises(NotFound) as raised:
+        order_deliver(user=owner, number="404")
+
+    assert str(raised.value) == "Order '404' not found; check the number."
+
+
+def test_line_cancel_line_of_other_order(owner, waiting_order, customer, card):
+    other = order_create(user=owner, order_type="sales_order", customer_id=customer.pk,
+                         lines=[LineInput(sku="A", quantity=1)],
+                         payments=[PaymentInput(amount=Decimal("4.00"), tender="cash")])
+    line = other.lines.get()
+
+    with pytest.raises(NotFound) as raised:
+        line_cancel(user=owner, number=waiting_order.number, line_id=line.pk, quantity=1)
+
+    assert str(raised.value) == f"Line {line.pk} is not on order {waiting_order.number}."
+    assert Order.objects.get(pk=other.pk).lines.get().ready == 1
 
 
 def test_lock_orders_returns_several(waiting_order, owner, customer, card):
