@@ -202,8 +202,7 @@ def _notice_send(order: _NoticeOrder, lines: list[tuple[int, str]], mail: BaseEm
 def _currency() -> str:
     from backroom.core.models import StoreSettings
 
-    found = value_rows('SELECT "currency" FROM "core_storesettings" WHERE "id" = %s', [1], [None])
-    return found[0][0] if found else StoreSettings.load().currency
+    return StoreSettings.load().currency
 
 
 def ready_reminders_send(*, now=None) -> list[str]:

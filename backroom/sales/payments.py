@@ -95,19 +95,12 @@ def plan_payment(*, balance: Decimal, tender: str, amount: Decimal, cash_step: D
     return PaymentPlan(applied=amount, received=amount)
 
 
-def store_settings() -> StoreSettings:
-    """Return the store's settings as `StoreSettings.load` does, reading the row with a
-    statement built once; `load` creates the row when it is missing."""
-    found = model_rows(StoreSettings, '"id" = %s', [1])
-    return found[0] if found else StoreSettings.load()
-
-
 def payments_take(*, order: Order, inputs: list[PaymentInput], balance: Decimal,
                   user, audit: AuditLog, store: StoreSettings | None = None) -> Decimal:
     """Record payments against a locked order; return the amount applied to it."""
     if not inputs:
         return ZERO
-    store = store or store_settings()
+    store = store or StoreSettings.load()
     customer = None
     applied_total = ZERO
     for payment_input in inputs:

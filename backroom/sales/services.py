@@ -43,7 +43,7 @@ from backroom.purchasing.coverage import requests_cover, requests_uncover
 from backroom.purchasing.models import PurchaseRequest
 from backroom.sales.locks import lock_order_by_number, order_id_of
 from backroom.sales.models import Order, OrderLine, OrderStatus, OrderType
-from backroom.sales.payments import PaymentInput, payments_take, refund_issue, store_settings
+from backroom.sales.payments import PaymentInput, payments_take, refund_issue
 from backroom.sales.totals import (
     delivered_value,
     lines_recompute_money,
@@ -86,7 +86,7 @@ def order_create(*, user, order_type: str, customer_id: int | None, lines: list[
             "An order on hold takes no payment; finalize it with the payments.",
             field="payments")
     customer = _customer_for(order_type, customer_id, finalizing=not hold)
-    store = store_settings()
+    store = StoreSettings.load()
 
     # Lock the catalog entries first (items before orders, in pk order) so the
     # lines are decided on the counters read here.
@@ -135,7 +135,7 @@ def order_finalize(*, user, number: str, payments: list[PaymentInput]) -> Order:
     for line in lines:
         line.item = items[line.item_id]
     audit = AuditLog(user)
-    _finalize(user, order, lines, payments, store_settings(), audit, items=items)
+    _finalize(user, order, lines, payments, StoreSettings.load(), audit, items=items)
     audit.flush()
     return order
 
@@ -342,7 +342,7 @@ def order_add_line(*, user, number: str, line: LineInput) -> Order:
     _require_open(order)
     if order.finalized_at is not None and order.type == OrderType.SALE:
         raise InvalidState(f"Sale {order.number} is finalized; ring up a new sale instead.")
-    store = store_settings()
+    store = StoreSettings.load()
     position = (order.lines.order_by("-position").values_list("position", flat=True)
                 .first() or 0) + 1
     row = _line_build(user, order, line, position, store, "line")
