@@ -4,6 +4,8 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from backroom.accounts.services import roles_ensure, token_create, user_create
 from backroom.catalog.models import Item, Vendor
@@ -13,6 +15,12 @@ from backroom.sales.payments import PaymentInput
 from backroom.sales.services import LineInput, order_create
 
 PASSWORD = "counter-Pass-2026"
+
+# Property tests check results, never timings: on a busy machine Hypothesis's
+# per-example deadline and its slow-generation health check fail correct code.
+hypothesis_settings.register_profile(
+    "backroom", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("backroom")
 
 
 @pytest.fixture(autouse=True)
