@@ -32,6 +32,11 @@ def update_values(model: type[models.Model], fields: Sequence[str],
     prepared = [_column_prepare(field, values)
                 for field, values in zip(concrete, columns_values, strict=True)]
     rows = [list(row) for row in zip(pks, *prepared, strict=True)]
+    if len(rows) == 1:
+        # Most calls write one row, which needs no JSON on either side.
+        with connection.cursor() as cursor:
+            cursor.execute(_update_one_sql(model, tuple(concrete)), [*rows[0][1:], rows[0][0]])
+        return
     if connection.vendor == "postgresql":
         _update_from_json(model, concrete, rows, "json_array_elements(%s::json)")
     elif connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 33):
@@ -45,6 +50,15 @@ def _update_from_json(model: type[models.Model], fields: list[models.Field],
     sql = _update_sql(model, tuple(fields), source, connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(sql, [json.dumps(rows, default=json_value)])
+
+
+@cache
+def _update_one_sql(model: type[models.Model], fields: tuple[models.Field, ...]) -> str:
+    """Return the UPDATE of `fields` of the row with one primary key, built once per shape."""
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
+    return (f"UPDATE {quote(model._meta.db_table)} SET {assignments} "
+            f"WHERE {quote(str(model._meta.pk.column))} = %s")
 
 
 @cache

@@ -102,15 +102,21 @@ def test_update_values_writes_each_row(many_items):
         .exclude(category="").exists()
 
 
-def test_update_values_keeps_each_type(card, vendor):
+@pytest.mark.parametrize("rows", [1, 2], ids=["one row", "two rows"])
+def test_update_values_keeps_each_type(card, scarf, vendor, rows):
     moment = datetime.datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=datetime.UTC)
+    values = {item.pk: (Decimal("1234567.89"), False, None, "00123", moment)
+              for item in [card, scarf][:rows]}
 
-    update_values(Item, ["price", "taxable", "vendor", "category", "created_at"], {
-        card.pk: (Decimal("1234567.89"), False, None, "00123", moment)})
+    update_values(Item, ["price", "taxable", "vendor", "category", "created_at"], values)
 
-    card.refresh_from_db()
-    assert (card.price, card.taxable, card.vendor_id, card.category, card.created_at) == (
-        Decimal("1234567.89"), False, None, "00123", moment)
+    for item in [card, scarf][:rows]:
+        item.refresh_from_db()
+        assert (item.price, item.taxable, item.vendor_id, item.category, item.created_at) == (
+            Decimal("1234567.89"), False, None, "00123", moment)
+    if rows == 1:
+        scarf.refresh_from_db()
+        assert (scarf.price, scarf.vendor_id) == (Decimal("30.00"), vendor.pk)
 
 
 def test_update_values_rejects_too_long_text(card):
