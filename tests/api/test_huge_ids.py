@@ -1,4 +1,4 @@
-"""Ids beyond the id columns' range get a 4xx answer, never a server error."""
+"""Ids beyond the id columns' range get a 4xx response, never a server error."""
 
 import pytest
 
