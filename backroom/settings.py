@@ -90,10 +90,7 @@ def _database() -> dict[str, Any]:
         config["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
-            # temp_store=MEMORY keeps the journal of each savepoint in memory instead
-            # of a temporary file: the replay runs every service call as a savepoint.
-            "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                             "PRAGMA temp_store=MEMORY;"),
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
         config["TEST"] = {"NAME": os.environ.get("BACKROOM_TEST_DB_NAME") or None}
     elif os.environ.get("BACKROOM_TEST_DB_NAME"):
