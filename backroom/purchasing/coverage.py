@@ -4,14 +4,14 @@ The caller holds the lock of the line's item. After every call the line's
 open and on-order customer requests add up to its `back_ordered` units.
 """
 
-from django.db.models import Case, IntegerField, Value, When
+from django.db import connection
 from django.utils import timezone
 
 from backroom.catalog.models import Item
 from backroom.core.audit import AuditLog
+from backroom.core.sql import execute, value_rows
 from backroom.purchasing.models import (
     POStatus,
-    PurchaseOrderLine,
     PurchaseRequest,
     RequestStatus,
 )
@@ -64,6 +64,25 @@ def requests_cover(order: Order, line: OrderLine, item: Item, units: int,
     return request
 
 
+# A line's live requests with their PO line and PO, in the order `requests_uncover`
+# releases them: open first, then on draft POs, then on submitted ones, newest first.
+_LINE_REQUESTS_TO_RELEASE = (
+    'SELECT "request"."id", "request"."status", "request"."quantity", "po_line"."id", '
+    '"po_line"."quantity", '
+    '"po"."id", "po"."number", "po"."status" '
+    'FROM "purchasing_purchaserequest" AS "request" '
+    'LEFT JOIN "purchasing_purchaseorderline" AS "po_line" '
+    'ON "po_line"."id" = "request"."po_line_id" '
+    'LEFT JOIN "purchasing_purchaseorder" AS "po" ON "po"."id" = "po_line"."purchase_order_id" '
+    'WHERE "request"."order_line_id" = %s AND "request"."status" IN (%s, %s) '
+    'AND "request"."quantity" > 0 '
+    'ORDER BY CASE WHEN "request"."status" = %s THEN 0 WHEN "po"."status" = %s THEN 1 '
+    'ELSE 2 END, "request"."id" DESC')
+_REQUEST_REDUCE = ('UPDATE "purchasing_purchaserequest" SET "quantity" = %s, "status" = %s, '
+                   '"updated_at" = %s WHERE "id" = %s')
+_PO_LINE_QUANTITY_SET = 'UPDATE "purchasing_purchaseorderline" SET "quantity" = %s WHERE "id" = %s'
+
+
 def requests_uncover(order: Order, line: OrderLine, item: Item, units: int,
                      audit: AuditLog) -> None:
     """Release `units` of a line's requests that are no longer needed.
@@ -74,37 +93,26 @@ def requests_uncover(order: Order, line: OrderLine, item: Item, units: int,
     """
     if units <= 0:
         return
-    now = timezone.now()
-    requests = (
-        PurchaseRequest.objects.filter(
-            order_line=line, status__in=[RequestStatus.OPEN, RequestStatus.ON_ORDER],
-            quantity__gt=0)
-        .select_related("po_line__purchase_order")
-        .annotate(rank=Case(
-            When(status=RequestStatus.OPEN, then=Value(0)),
-            When(po_line__purchase_order__status=POStatus.DRAFT, then=Value(1)),
-            default=Value(2), output_field=IntegerField()))
-        .order_by("rank", "-id")
-    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    requests = value_rows(_LINE_REQUESTS_TO_RELEASE, [
+        line.pk, RequestStatus.OPEN, RequestStatus.ON_ORDER, RequestStatus.OPEN,
+        POStatus.DRAFT])
     left = units
-    for request in requests:
+    for (request_id, status, quantity, po_line_id, po_line_quantity, po_id, po_number,
+         po_status) in requests:
         if left == 0:
             break
-        taken = min(left, request.quantity)
+        taken = min(left, quantity)
         left -= taken
-        request.quantity -= taken
-        request.updated_at = now
-        po_line: PurchaseOrderLine | None = request.po_line
-        if po_line is not None and po_line.purchase_order.status == POStatus.DRAFT:
-            po_line.quantity = max(po_line.quantity - taken, 0)
-            po_line.save(update_fields=["quantity"])
-        if request.quantity == 0:
-            request.status = RequestStatus.CANCELLED
-        request.save(update_fields=["quantity", "status", "updated_at"])
-        audit.add("request_reduced", order=order, item=item, request=request.pk, line=line.pk,
-                  quantity=taken, quantity_after=request.quantity,
-                  purchase_order=po_line.purchase_order_id if po_line else None,
-                  po_number=po_line.purchase_order.number if po_line else None)
+        quantity -= taken
+        if po_line_id is not None and po_status == POStatus.DRAFT:
+            execute(_PO_LINE_QUANTITY_SET, [max(po_line_quantity - taken, 0), po_line_id])
+        if quantity == 0:
+            status = RequestStatus.CANCELLED
+        execute(_REQUEST_REDUCE, [quantity, status, now, request_id])
+        audit.add("request_reduced", order=order, item=item, request=request_id, line=line.pk,
+                  quantity=taken, quantity_after=quantity, purchase_order=po_id,
+                  po_number=po_number)
 
 
 def request_reopen(request: PurchaseRequest, audit: AuditLog) -> None:
