@@ -36,12 +36,13 @@ import signal
 import time
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from tqdm import tqdm
@@ -266,8 +267,9 @@ class Replay:
         # invoice needs no savepoint of its own: any error that escapes its service
         # calls rolls back the whole batch.
         # The progress bar closes on an interruption too, before its message.
-        with tqdm(self._invoices(), total=found.invoices, unit="invoice", desc="replay",
-                  disable=not self.options.progress) as invoices:
+        with _savepoint_journals_in_memory(), tqdm(
+                self._invoices(), total=found.invoices, unit="invoice", desc="replay",
+                disable=not self.options.progress) as invoices:
             self.progress = invoices
             for batch in _timed_batches(iter(invoices), COMMIT_SECONDS):
                 with transaction.atomic():
@@ -283,8 +285,9 @@ class Replay:
             found.last_at.date() + datetime.timedelta(days=self.options.settle_days),
             datetime.time(23, 59), tzinfo=SOURCE_TIME_ZONE)
         # The settling days get a bar of their own, in simulated days.
-        with tqdm(total=self.options.settle_days, unit="day", desc="settle",
-                  disable=not (self.options.progress and self.options.settle_days)) as days:
+        with _savepoint_journals_in_memory(), tqdm(
+                total=self.options.settle_days, unit="day", desc="settle",
+                disable=not (self.options.progress and self.options.settle_days)) as days:
             self.progress = None
             while self.queue and self.queue[0].at <= closing:
                 with transaction.atomic():
@@ -745,6 +748,28 @@ class Replay:
         self.stats.engine_error(action, error.code)
         logger.debug("%s failed%s: %s (%s)", action,
                      f" on invoice {invoice.number}" if invoice else "", error.detail, error.code)
+
+
+@contextmanager
+def _savepoint_journals_in_memory() -> Iterator[None]:
+    """On SQLite, keep the journal of each savepoint in memory instead of a temporary file.
+
+    Every service call of a batch is a savepoint. In one measurement of the
+    whole year, the temporary files cost about 60 s of 390 s. The setting is
+    undone before the timestamps move, because the journal of those UPDATEs of
+    millions of rows would then take hundreds of megabytes of memory.
+    """
+    # SQLite rejects the change inside a transaction, as when a test wraps the replay in one.
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA temp_store=MEMORY")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA temp_store=DEFAULT")
 
 
 def _timed_batches(values: Iterator[Any], seconds: float) -> Iterator[Iterator[Any]]:

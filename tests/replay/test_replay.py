@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from backroom.catalog.models import Item, StockAdjustment
 from backroom.core.invariants import invariant_violations
@@ -730,3 +731,30 @@ def test_invoice_kind_from_number(number, kind):
                       customer="", rows=())
 
     assert invoice.kind == kind
+
+
+@pytest.mark.django_db(transaction=True)
+def test_replay_keeps_journals_in_memory_only_while_batches_run(tmp_path, quiet_mail,
+                                                                 monkeypatch):
+    if connection.vendor != "sqlite":
+        pytest.skip("temp_store is an SQLite setting")
+    source = _log(tmp_path, MUG)
+    seen = []
+    invoice = Replay._invoice
+
+    def invoice_noting_temp_store(self, *args):
+        seen.append(_temp_store())
+        return invoice(self, *args)
+
+    monkeypatch.setattr(Replay, "_invoice", invoice_noting_temp_store)
+
+    Replay(ReplayOptions(path=source, progress=False)).run()
+
+    assert seen == [2]
+    assert _temp_store() == 0
+
+
+def _temp_store() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA temp_store")
+        return int(cursor.fetchone()[0])
