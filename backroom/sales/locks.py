@@ -18,12 +18,6 @@ def lock_orders(order_ids: Iterable[int]) -> dict[int, Order]:
     return {order.pk: order for order in orders}
 
 
-def lock_order(order_id: int) -> Order:
-    """Lock one order and return it freshly read. Raise KeyError if there is no such order."""
-    orders = {order.pk: order for order in model_rows(Order, '"id" = %s', [order_id], lock=True)}
-    return orders[order_id]
-
-
 def lock_order_by_number(number: str) -> Order:
     """Lock the order with this number and return it freshly read, or raise NotFound."""
     orders = model_rows(Order, '"number" = %s', [number], lock=True)
