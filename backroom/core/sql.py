@@ -78,10 +78,16 @@ def ids_in(column: str) -> str:
 
 
 def ids_value(ids: Iterable[int]) -> str:
-    """Return the parameter of an `ids_in` condition."""
+    """Return the parameter of an `ids_in` condition.
+
+    An id beyond the range of the id columns matches no row, as with the ORM,
+    so it is left out: PostgreSQL would reject the whole array.
+    """
+    low, high = connection.ops.integer_field_range("BigAutoField")
+    kept = [int(pk) for pk in ids if low <= int(pk) <= high]
     if connection.vendor == "postgresql":
-        return "{" + ",".join(str(int(pk)) for pk in ids) + "}"
-    return json.dumps([int(pk) for pk in ids])
+        return "{" + ",".join(map(str, kept)) + "}"
+    return json.dumps(kept)
 
 
 def field(model: type[models.Model], name: str) -> models.Field:

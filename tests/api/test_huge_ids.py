@@ -56,7 +56,16 @@ def test_receipt_with_huge_line_id(api, submitted_po, huge):
     response = api.post(f"/purchase-orders/{submitted_po}/receipts",
                         {"lines": [{"id": huge, "quantity": 1}]})
 
-    assert 400 <= response.status_code < 500, response.content
+    assert response.status_code == 404, response.content
+    assert str(huge) in response.json()["detail"]
+
+
+@pytest.mark.parametrize("huge", [*HUGE, 0])
+def test_order_list_for_huge_customer_id(api, waiting, huge):
+    response = api.get("/orders", customer=huge)
+
+    assert response.status_code == 422, response.content
+    assert response.json()["errors"][0]["field"] == "query.customer"
 
 
 @pytest.mark.parametrize("huge", HUGE)
