@@ -32,6 +32,8 @@ Percent = Annotated[Decimal, BeforeValidator(_percent),
                     PlainSerializer(str, return_type=str, when_used="json")]
 # Whole units; a line, an adjustment or a PO line never moves more than this.
 MAX_QUANTITY = 1_000_000
+# The largest value an id column holds: a 64-bit signed integer on both databases.
+MAX_ID = 2**63 - 1
 Quantity = Annotated[StrictInt, Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
 
 

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate_segments
-from backroom.api.schemas import Money, Percent, Quantity, RequestBody
+from backroom.api.schemas import MAX_ID, Money, Percent, Quantity, RequestBody
 from backroom.core.errors import ValidationFailed
 from backroom.sales import payments as payment_services
 from backroom.sales import selectors, services
@@ -59,7 +59,7 @@ class QuantityIn(RequestBody):
     quantity: Quantity
 
 
-class CancelIn(RequestBody):
+class LineCancelIn(RequestBody):
     quantity: Quantity
     refund: RefundChoice = "none"
 
@@ -113,7 +113,7 @@ def order_create(request: HttpRequest, payload: OrderIn) -> dict[str, Any]:
 
 class OrderFilters(Schema):
     status: list[str] = []
-    customer: int | None = None
+    customer: int | None = Field(default=None, ge=1, le=MAX_ID)
     sku: str | None = None
     type: str | None = None
     view: Literal["summary", "lines"] = "summary"
@@ -226,7 +226,7 @@ def line_quantity(request: HttpRequest, number: str, line_id: int,
              summary="Cancel undelivered units of a line")
 @idempotent(200)
 def line_cancel(request: HttpRequest, number: str, line_id: int,
-                payload: CancelIn) -> dict[str, Any]:
+                payload: LineCancelIn) -> dict[str, Any]:
     services.line_cancel(user=request.user, number=number, line_id=line_id,
                          quantity=payload.quantity, refund=payload.refund)
     return _order(number)
