@@ -26,6 +26,7 @@ api.add_exception_handler(ValidationError, problems.on_validation_error)  # type
 api.add_exception_handler(AuthenticationError, problems.on_authentication_error)  # type: ignore[arg-type]
 api.add_exception_handler(HttpError, problems.on_http_error)  # type: ignore[arg-type]
 api.add_exception_handler(DatabaseError, problems.on_database_error)  # type: ignore[arg-type]
+api.add_exception_handler(UnicodeEncodeError, problems.on_unencodable_text)  # type: ignore[arg-type]
 
 api.add_router("", catalog_router)
 api.add_router("", customers_router)

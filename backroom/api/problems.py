@@ -81,6 +81,20 @@ def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
                    f"No API endpoint at '{request.path}'; see /api/v1/docs for the list.")
 
 
+def on_unencodable_text(request: HttpRequest, error: UnicodeEncodeError) -> HttpResponse:
+    """Reject text that the database driver cannot encode, such as a lone UTF-16 surrogate.
+
+    Fields that the schemas check reject it earlier. This catches the text that
+    reaches a lookup, such as a SKU or a vendor code.
+    """
+    character = error.object[error.start:error.end]
+    logger.warning("text not encodable as %s on %s %s: %r", error.encoding, request.method,
+                   request.path, character)
+    return problem(422, "validation_error", "Invalid input",
+                   f"The text {error.object[:40]!r} contains {character!r}, which is not a "
+                   "valid character; remove it.")
+
+
 def on_database_error(request: HttpRequest, error: DatabaseError) -> HttpResponse:
     """Turn lock timeouts, deadlocks and races that a constraint caught into a 409 to retry."""
     if isinstance(error, DataError):
