@@ -100,8 +100,9 @@ def on_database_error(request: HttpRequest, error: DatabaseError) -> HttpRespons
     if isinstance(error, DataError):
         # The database refused a value (too long, too large, a NUL character):
         # bad input, so retrying the same request cannot help.
-        logger.warning("database rejected a value on %s %s: %s", request.method, request.path,
-                       error)
+        # %r escapes control characters, such as a NUL, that the message may quote.
+        logger.warning("database rejected a value on %s %s: %r", request.method, request.path,
+                       str(error))
         return problem(422, "validation_error", "Invalid input",
                        "A value is too long, too large or contains a character the database "
                        "cannot store; shorten or correct it.")

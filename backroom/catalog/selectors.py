@@ -26,7 +26,9 @@ class ItemBuckets:
 
 def item_get(sku: str) -> Item:
     """Return the item with this SKU, with its vendor read in the same statement."""
-    rows = value_rows(ITEM_WITH_VENDOR_BY_SKU, [sku], _ITEM_WITH_VENDOR_FIELDS)
+    # No SKU contains a NUL character, which PostgreSQL rejects in a parameter.
+    rows = value_rows(ITEM_WITH_VENDOR_BY_SKU, [sku], _ITEM_WITH_VENDOR_FIELDS) \
+        if "\x00" not in sku else []
     if not rows:
         raise NotFound(f"Item '{sku}' not found; check the SKU or create the item first.",
                        field="sku", sku=sku)
@@ -53,7 +55,8 @@ ITEM_WITH_VENDOR_BY_SKU = (
 
 
 def vendor_get(code: str) -> Vendor:
-    vendors = model_rows(Vendor, '"code" = %s', [code])
+    # No vendor code contains a NUL character, which PostgreSQL rejects in a parameter.
+    vendors = model_rows(Vendor, '"code" = %s', [code]) if "\x00" not in code else []
     if not vendors:
         raise NotFound(f"Vendor '{code}' not found; check the code or create the vendor first.",
                        field="vendor", vendor=code)

@@ -23,3 +23,10 @@ def test_openapi_line_cancel_takes_quantity(api):
 
     assert "quantity" in schema["properties"]
     assert "refund" in schema["properties"]
+
+
+def test_item_lookup_with_nul_not_found(api, card):
+    response = api.get("/items/a%00b")
+
+    assert response.status_code == 404, response.content
+    assert response.json()["code"] == "not_found"
