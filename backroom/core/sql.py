@@ -83,11 +83,20 @@ def ids_value(ids: Iterable[int]) -> str:
     An id beyond the range of the id columns matches no row, as with the ORM,
     so it is left out: PostgreSQL would reject the whole array.
     """
-    low, high = connection.ops.integer_field_range("BigAutoField")
-    kept = [int(pk) for pk in ids if low <= int(pk) <= high]
+    in_range = [int(pk) for pk in ids if id_fits(int(pk))]
     if connection.vendor == "postgresql":
-        return "{" + ",".join(map(str, kept)) + "}"
-    return json.dumps(kept)
+        return "{" + ",".join(map(str, in_range)) + "}"
+    return json.dumps(in_range)
+
+
+def id_fits(value: int) -> bool:
+    """Return whether `value` fits the id columns.
+
+    The ORM matches no row for an id out of range, where the database driver
+    raises an error, so statements given such an id must skip it.
+    """
+    low, high = connection.ops.integer_field_range("BigAutoField")
+    return low <= value <= high
 
 
 def field(model: type[models.Model], name: str) -> models.Field:

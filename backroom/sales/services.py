@@ -36,7 +36,7 @@ from backroom.core.inserts import insert_all
 from backroom.core.models import StoreSettings
 from backroom.core.money import MAX_AMOUNT, ZERO, percent_of
 from backroom.core.numbers import document_number, placeholder_number
-from backroom.core.sql import execute, model_rows
+from backroom.core.sql import execute, id_fits, model_rows
 from backroom.customers.models import Customer
 from backroom.customers.services import walk_in_customer
 from backroom.purchasing.coverage import requests_cover, requests_uncover
@@ -236,7 +236,7 @@ def _customer_for(order_type: str, customer_id: int | None, *, finalizing: bool)
     if customer_id is None:
         customer = walk_in_customer()
     else:
-        found = model_rows(Customer, '"id" = %s', [customer_id]) if _fits_id(customer_id) else []
+        found = model_rows(Customer, '"id" = %s', [customer_id]) if id_fits(customer_id) else []
         if not found:
             raise NotFound(f"Customer {customer_id} not found; check the id or create the "
                            "customer first.", field="customer")
@@ -747,7 +747,7 @@ def _order_and_items_locked(number: str) -> tuple[Order, dict[int, Item]]:
 
 def _line_locked(number: str, line_id: int) -> tuple[Order, OrderLine, Item]:
     items = (model_rows(Item, ITEM_OF_LINE_ON_ORDER, [line_id, number], lock=True)
-             if _fits_id(line_id) else [])
+             if id_fits(line_id) else [])
     if not items:
         order_id_of(number)  # raises NotFound when the order itself is unknown
         raise NotFound(f"Line {line_id} is not on order {number}.", field="line")
@@ -765,16 +765,6 @@ def _order_read(order_id: int) -> Order:
     """Read an order again, after other services may have changed it."""
     [order] = model_rows(Order, '"id" = %s', [order_id])
     return order
-
-
-def _fits_id(value: int) -> bool:
-    """Return whether `value` fits the id columns.
-
-    The ORM matches no row for an id out of range, where the database driver
-    raises an error, so the statements here skip such ids.
-    """
-    low, high = connection.ops.integer_field_range("BigAutoField")
-    return low <= value <= high
 
 
 ITEM_ON_HAND_WRITE = 'UPDATE "catalog_item" SET "on_hand" = %s WHERE "id" = %s'

@@ -734,8 +734,7 @@ def test_invoice_kind_from_number(number, kind):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_replay_keeps_journals_in_memory_only_while_batches_run(tmp_path, quiet_mail,
-                                                                 monkeypatch):
+def test_replay_journals_in_memory_during_batches(tmp_path, quiet_mail, monkeypatch):
     if connection.vendor != "sqlite":
         pytest.skip("temp_store is an SQLite setting")
     source = _log(tmp_path, MUG)
