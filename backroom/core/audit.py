@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, models
 from django.utils import timezone
 
+from backroom.core import sql
 from backroom.core.bulk import json_element
 from backroom.core.models import Event
 
@@ -43,9 +44,8 @@ class AuditLog:
             return
         at = connection.ops.adapt_datetimefield_value(timezone.now())
         user_id = self.user.pk if self.user is not None else None
-        sql = _insert_sql(connection.vendor)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [at, user_id, json.dumps(self.events, default=_decimal_text)])
+        sql.execute(_insert_sql(connection.vendor),
+                    [at, user_id, json.dumps(self.events, default=_decimal_text)])
         self.events = []
 
 

@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import operator
 import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -12,6 +13,8 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
 from django.db.models import F, Lookup
+
+from backroom.core import sql
 
 
 def update_values(model: type[models.Model], fields: Sequence[str],
@@ -34,8 +37,7 @@ def update_values(model: type[models.Model], fields: Sequence[str],
     rows = [list(row) for row in zip(pks, *prepared, strict=True)]
     if len(rows) == 1:
         # Most calls write one row, which needs no JSON on either side.
-        with connection.cursor() as cursor:
-            cursor.execute(_update_one_sql(model, tuple(concrete)), [*rows[0][1:], rows[0][0]])
+        sql.execute(_update_one_sql(model, tuple(concrete)), [*rows[0][1:], rows[0][0]])
         return
     if connection.vendor == "postgresql":
         _update_from_json(model, concrete, rows, "json_array_elements(%s::json)")
@@ -47,9 +49,8 @@ def update_values(model: type[models.Model], fields: Sequence[str],
 
 def _update_from_json(model: type[models.Model], fields: list[models.Field],
                       rows: list[list[Any]], source: str) -> None:
-    sql = _update_sql(model, tuple(fields), source, connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [json.dumps(rows, default=json_value)])
+    sql.execute(_update_sql(model, tuple(fields), source, connection.vendor),
+                [json.dumps(rows, default=json_value)])
 
 
 @cache
@@ -101,9 +102,8 @@ def _update_case(model: type[models.Model], fields: list[models.Field],
             assignments.append(f"{column} = (CASE {' '.join(cases)} ELSE {column} END)")
         params.extend(row[0] for row in batch)
         placeholders = ", ".join(["%s"] * len(batch))
-        with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {quote(model._meta.db_table)} SET {', '.join(assignments)} "
-                           f"WHERE {pk_column} IN ({placeholders})", params)
+        sql.execute(f"UPDATE {quote(model._meta.db_table)} SET {', '.join(assignments)} "
+                    f"WHERE {pk_column} IN ({placeholders})", params)
 
 
 # Ids per statement where each id is bound as a parameter of its own.
@@ -149,9 +149,12 @@ def update_rows(model: type[models.Model], rows: Sequence[models.Model],
                 fields: Sequence[str]) -> None:
     """Save `fields` of `rows` (model instances) in one statement; see `update_values`."""
     columns = _attnames(model, fields)
-    update_values(model, fields, {
-        row.pk: tuple(getattr(row, column) for column in columns)
-        for row in rows if row.pk is not None})
+    values = operator.attrgetter(*columns)
+    if len(columns) == 1:
+        update_values(model, fields, {row.pk: (values(row),) for row in rows
+                                      if row.pk is not None})
+        return
+    update_values(model, fields, {row.pk: values(row) for row in rows if row.pk is not None})
 
 
 # Parameters per INSERT statement: SQLite (3.32 and later) takes at most 32,766.
@@ -191,12 +194,11 @@ def _insert_values(model: type[models.Model], fields: list[models.Field],
     columns = ", ".join(quote(str(field.column)) for field in fields)
     row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
     batch_size = max(INSERT_MAX_PARAMETERS // len(fields), 1)
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), batch_size):
-            batch = rows[start:start + batch_size]
-            params: list[Any] = [value for row in batch for value in row]
-            cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "
-                           + ", ".join([row_sql] * len(batch)), params)
+    for start in range(0, len(rows), batch_size):
+        batch = rows[start:start + batch_size]
+        params: list[Any] = [value for row in batch for value in row]
+        sql.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "
+                    + ", ".join([row_sql] * len(batch)), params)
 
 
 def _insert_from_json(model: type[models.Model], fields: list[models.Field],
@@ -209,10 +211,9 @@ def _insert_from_json(model: type[models.Model], fields: list[models.Field],
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(field.column)) for field in fields)
     values = ", ".join(json_element(index, field) for index, field in enumerate(fields))
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
-                       f"SELECT {values} FROM json_array_elements(%s::json) AS source",
-                       [json.dumps(rows, default=json_value)])
+    sql.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
+                f"SELECT {values} FROM json_array_elements(%s::json) AS source",
+                [json.dumps(rows, default=json_value)])
 
 
 def json_element(index: int, field: models.Field) -> str:

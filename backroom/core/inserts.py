@@ -19,6 +19,7 @@ from typing import Any
 from django.db import connection, models
 from django.utils import timezone
 
+from backroom.core import sql
 from backroom.core.bulk import json_element, json_value
 
 # Rows per statement: SQLite accepts at most 32,766 parameters per statement.
@@ -45,19 +46,16 @@ def insert_all(model: type[models.Model], rows: Sequence[models.Model]) -> None:
         # One JSON parameter: psycopg splits a statement at each of its placeholders
         # in Python, which for hundreds of them costs more than the INSERT.
         values = [_row_values(row, fields, adapters) for row in rows]
-        with connection.cursor() as cursor:
-            cursor.execute(_json_insert_sql(model), [json.dumps(values, default=json_value)])
-            _keys_set(rows, cursor.fetchall())
+        _keys_set(rows, sql.fetch_all(_json_insert_sql(model),
+                                      [json.dumps(values, default=json_value)]))
         return
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_statement):
-            batch = rows[start:start + per_statement]
-            params = [value for row in batch for value in _row_values(row, fields, adapters)]
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES "
-                f"{', '.join([placeholder] * len(batch))} "
-                f"RETURNING {quote(str(meta.pk.column))}", params)
-            _keys_set(batch, cursor.fetchall())
+    for start in range(0, len(rows), per_statement):
+        batch = rows[start:start + per_statement]
+        params = [value for row in batch for value in _row_values(row, fields, adapters)]
+        _keys_set(batch, sql.fetch_all(
+            f"INSERT INTO {table} ({columns}) VALUES "
+            f"{', '.join([placeholder] * len(batch))} "
+            f"RETURNING {quote(str(meta.pk.column))}", params))
 
 
 def _row_values(row: models.Model, fields: list[models.Field],
@@ -76,10 +74,11 @@ def _keys_set(rows: Sequence[models.Model], returned: list[tuple[Any, ...]]) -> 
     Keys of one statement increase in insertion order, and neither database
     promises to return them in that order, so they are sorted first.
     """
+    alias = connection.alias
     for row, pk in zip(rows, sorted(pk for pk, in returned), strict=True):
         row.pk = pk
         row._state.adding = False
-        row._state.db = connection.alias
+        row._state.db = alias
 
 
 @cache
@@ -104,6 +103,7 @@ def _insert_fields(model: type[models.Model]) -> list[models.Field]:
     return [field for field in model._meta.concrete_fields if not field.primary_key]
 
 
+@cache
 def _adapter(field: models.Field) -> Adapter | None:
     """Return the function that turns an instance's value of `field` into the database
     value, or None where the value is passed as it is."""
@@ -123,11 +123,20 @@ def _adapter(field: models.Field) -> Adapter | None:
         return decimal
     if isinstance(field, models.DateTimeField):
         adapt_datetime = ops.adapt_datetimefield_value
+        # The rows of one insert mostly share one time, so the last time and its
+        # database value are kept, as one pair that threads replace whole.
+        last: list[tuple[Any, Any]] = [(None, None)]
 
         def moment(row: models.Model, field: models.Field, value: Any) -> Any:
+            last_value, last_adapted = last[0]
+            if value is last_value and value is not None:
+                return last_adapted
             if isinstance(value, datetime.datetime) and timezone.is_aware(value):
-                return adapt_datetime(value)
-            return field.get_db_prep_save(value, connection)
+                adapted = adapt_datetime(value)
+            else:
+                adapted = field.get_db_prep_save(value, connection)
+            last[0] = (value, adapted)
+            return adapted
         return moment
     return _prepared
 

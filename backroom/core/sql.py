@@ -11,14 +11,25 @@ gives: the column values go through the fields' and the backend's converters
 
 Statements use `%s` placeholders and double-quoted names, which both
 SQLite and PostgreSQL accept.
+
+Statements go to the database driver's own cursor, not through Django's
+cursor wrapper, which on SQLite rewrites the placeholders of every
+statement with a regular expression and wraps every call and fetch. Two
+of its checks stay: a transaction that must roll back runs no statement,
+and driver errors are raised as Django's. While Django records the
+statements (a debug cursor counting queries, an execute wrapper), they go
+through Django's cursor so that they are recorded.
 """
 
 import json
+import re
 from collections.abc import Iterable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, TypeVar
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.models import signals
+from django.db.models.base import ModelState
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
@@ -36,10 +47,10 @@ def model_rows(model: type[ModelT], where: str, params: Sequence[Any], *,
     sql = _select_sql(model, where, order_by, lock and connection.features.has_select_for_update,
                       connection.vendor)
     attnames, converters = _model_converters(model, connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = fetch_all(sql, params)
     alias = connection.alias
+    if _plain_model(model):
+        return [_instance(model, alias, attnames, _convert(row, converters)) for row in rows]
     from_db = model.from_db
     return [from_db(alias, attnames, _convert(row, converters)) for row in rows]
 
@@ -50,9 +61,7 @@ def value_rows(sql: str, params: Sequence[Any],
     matching field's values. Columns without a field in `fields`, or with None, stay
     as the driver returns them: integers and text need no conversion."""
     converters = _field_converters(tuple(fields), connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = fetch_all(sql, params)
     if not any(converters):
         return rows
     return [_convert(row, converters) for row in rows]
@@ -60,9 +69,53 @@ def value_rows(sql: str, params: Sequence[Any],
 
 def execute(sql: str, params: Sequence[Any]) -> int:
     """Run a statement that returns no rows; return the number of rows it changed."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return int(cursor.rowcount)
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.queries_logged or db.execute_wrappers:
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
+            return int(cursor.rowcount)
+    _check_usable(db)
+    with db.wrap_database_errors:
+        if db.vendor == "sqlite":
+            return int(db.connection.execute(_qmark(sql), params).rowcount)
+        with db.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return int(cursor.rowcount)
+
+
+def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Run a statement that returns rows (a SELECT, or a write with RETURNING) and
+    return them as the driver gives them."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.queries_logged or db.execute_wrappers:
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    _check_usable(db)
+    with db.wrap_database_errors:
+        if db.vendor == "sqlite":
+            return db.connection.execute(_qmark(sql), params).fetchall()
+        with db.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+
+def _check_usable(db: Any) -> None:
+    """Raise if the transaction must roll back, and connect if there is no connection,
+    as Django's cursor does."""
+    db.validate_no_broken_transaction()
+    if db.connection is None:
+        db.ensure_connection()
+
+
+@lru_cache(maxsize=2048)
+def _qmark(sql: str) -> str:
+    """Return `sql` with SQLite's placeholders, as Django's SQLite cursor rewrites it."""
+    return _FORMAT_PLACEHOLDER.sub("?", sql).replace("%%", "%")
+
+
+# A `%s` not preceded by another `%`, as Django's SQLite backend matches it.
+_FORMAT_PLACEHOLDER = re.compile(r"(?<!%)%s")
 
 
 def ids_in(column: str) -> str:
@@ -83,7 +136,8 @@ def ids_value(ids: Iterable[int]) -> str:
     An id beyond the range of the id columns matches no row, as with the ORM,
     so it is left out: PostgreSQL would reject the whole array.
     """
-    in_range = [int(pk) for pk in ids if id_fits(int(pk))]
+    low, high = _id_range(connection.vendor)
+    in_range = [pk for pk in map(int, ids) if low <= pk <= high]
     if connection.vendor == "postgresql":
         return "{" + ",".join(map(str, in_range)) + "}"
     return json.dumps(in_range)
@@ -95,8 +149,13 @@ def id_fits(value: int) -> bool:
     The ORM matches no row for an id out of range, where the database driver
     raises an error, so statements given such an id must skip it.
     """
-    low, high = connection.ops.integer_field_range("BigAutoField")
+    low, high = _id_range(connection.vendor)
     return low <= value <= high
+
+
+@cache
+def _id_range(vendor: str) -> tuple[int, int]:
+    return connection.ops.integer_field_range("BigAutoField")
 
 
 def field(model: type[models.Model], name: str) -> models.Field:
@@ -104,6 +163,27 @@ def field(model: type[models.Model], name: str) -> models.Field:
     found = model._meta.get_field(name)
     assert isinstance(found, models.Field), f"{name} is not a concrete field"
     return found
+
+
+@cache
+def _plain_model(model: type[models.Model]) -> bool:
+    """Return whether rows of `model` can become instances without `Model.__init__`:
+    the model keeps Django's own construction and nothing listens to it."""
+    return (model.from_db.__func__ is models.Model.from_db.__func__  # type: ignore[attr-defined]
+            and model.__init__ is models.Model.__init__
+            and not signals.pre_init.has_listeners(model)
+            and not signals.post_init.has_listeners(model))
+
+
+def _instance(model: type[ModelT], alias: str, attnames: list[str],
+              values: tuple[Any, ...]) -> ModelT:
+    """Build an instance of a row, as `Model.from_db` does with every field loaded."""
+    instance = model.__new__(model)
+    instance.__dict__.update(zip(attnames, values, strict=True))
+    state = instance._state = ModelState()
+    state.adding = False
+    state.db = alias
+    return instance
 
 
 def _convert(row: tuple[Any, ...], converters: Sequence[list[Converter] | None]) -> tuple:

@@ -2,6 +2,11 @@
 
 from decimal import Decimal
 
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
+
 from backroom.catalog.models import Item
 from backroom.core.sql import execute, field, ids_in, ids_value, model_rows, value_rows
 from backroom.sales.models import Order
@@ -47,3 +52,56 @@ def test_execute_returns_changed_row_count(card, scarf):
 
     assert changed == 2
     assert Item.objects.get(pk=card.pk).on_hand == 11
+
+
+def test_model_rows_instances_save_and_relate(card, vendor):
+    row = model_rows(Item, '"id" = %s', [card.pk])[0]
+
+    assert row == Item.objects.get(pk=card.pk)
+    assert row._state.db == connection.alias
+    assert row.vendor == vendor
+    row.on_hand = 3
+    row.save(update_fields=["on_hand"])
+    assert Item.objects.count() == 1
+    assert Item.objects.get(pk=card.pk).on_hand == 3
+
+
+def test_percent_signs_kept_verbatim(card):
+    rows = value_rows("SELECT '100%%', %s, \"sku\" FROM \"catalog_item\" WHERE \"sku\" = %s",
+                      ["a %s b", card.sku])
+
+    assert rows == [("100%", "a %s b", card.sku)]
+
+
+def test_driver_errors_raised_as_django_errors(card):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        execute('UPDATE "catalog_item" SET "sku" = NULL WHERE "id" = %s', [card.pk])
+
+
+def test_broken_transaction_runs_no_statement(card):
+    with transaction.atomic():
+        with pytest.raises(IntegrityError), transaction.atomic(savepoint=False):
+            execute('UPDATE "catalog_item" SET "sku" = NULL WHERE "id" = %s', [card.pk])
+        with pytest.raises(TransactionManagementError):
+            value_rows('SELECT "id" FROM "catalog_item"', [])
+        with pytest.raises(TransactionManagementError):
+            execute('UPDATE "catalog_item" SET "on_hand" = 1', [])
+
+
+def test_query_capture_records_statements(card):
+    with CaptureQueriesContext(connection) as queries:
+        model_rows(Item, '"id" = %s', [card.pk])
+        execute('UPDATE "catalog_item" SET "on_hand" = 2 WHERE "id" = %s', [card.pk])
+
+    assert len(queries) == 2
+    assert "catalog_item" in queries[0]["sql"]
+    assert queries[1]["sql"].startswith('UPDATE "catalog_item"')
+
+
+@pytest.mark.django_db(transaction=True)
+def test_closed_connection_reopened(vendor):
+    item = Item.objects.create(sku="LAMP-1", description="Lamp", vendor=vendor,
+                               price=Decimal("9.00"), cost=Decimal("4.00"))
+    connection.close()
+
+    assert [row.pk for row in model_rows(Item, '"id" = %s', [item.pk])] == [item.pk]
