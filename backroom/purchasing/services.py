@@ -19,7 +19,7 @@ from backroom.catalog.selectors import item_buckets_of, item_get, vendor_get
 from backroom.core.audit import AuditLog
 from backroom.core.bulk import update_rows, update_values
 from backroom.core.errors import InvalidState, NotFound, OverReceipt, ValidationFailed
-from backroom.core.inserts import insert_all
+from backroom.core.inserts import insert_all, new_instance
 from backroom.core.models import StoreSettings
 from backroom.core.numbers import document_number, placeholder_number
 from backroom.core.sql import execute, field, ids_in, ids_value, model_rows, value_rows
@@ -118,7 +118,8 @@ def reorder_requests_create(*, user, vendor_id: int) -> list[PurchaseRequest]:
     # Only the items to request are read in full, for the requests returned.
     created = []
     if quantities:
-        created = [PurchaseRequest(item=item, vendor_id=vendor_id, quantity=quantities[item.pk])
+        created = [new_instance(PurchaseRequest, item=item, vendor_id=vendor_id,
+                                quantity=quantities[item.pk])
                    for item in model_rows(Item, ids_in('"id"'), [ids_value(quantities)])]
     insert_all(PurchaseRequest, created)
     audit = AuditLog(user)
@@ -202,8 +203,8 @@ def purchase_order_create(*, user, vendor: str, include_purchase_requests: bool 
         requests = model_rows(PurchaseRequest, VENDOR_OPEN_REQUESTS + ' AND "quantity" > 0',
                               of_vendor)
 
-    po = PurchaseOrder(
-        number=placeholder_number(), vendor=vendor_row, expected_date=expected_date,
+    po = new_instance(
+        PurchaseOrder, number=placeholder_number(), vendor=vendor_row, expected_date=expected_date,
         created_by=user if user is not None and user.is_authenticated else None)
     insert_all(PurchaseOrder, [po])
     po.number = document_number("PO-", po.pk)
@@ -218,8 +219,8 @@ def purchase_order_create(*, user, vendor: str, include_purchase_requests: bool 
         if cost is not None:
             costs[item.pk] = cost
     po_lines = {
-        item_id: PurchaseOrderLine(purchase_order=po, item_id=item_id, quantity=quantity,
-                                   cost=costs.get(item_id, items[item_id].cost))
+        item_id: new_instance(PurchaseOrderLine, purchase_order=po, item_id=item_id,
+                              quantity=quantity, cost=costs.get(item_id, items[item_id].cost))
         for item_id, quantity in sorted(quantities.items())
     }
     insert_all(PurchaseOrderLine, list(po_lines.values()))
@@ -516,7 +517,7 @@ def purchase_order_receive(*, user, number: str,
         if spec.close_short:
             _close_short(po, po_lines[spec.line_id], audit)
     insert_all(ReceiptLine, [
-        ReceiptLine(receipt=receipt, po_line=po_lines[spec.line_id],
+        new_instance(ReceiptLine, receipt=receipt, po_line=po_lines[spec.line_id],
                     item=items[po_lines[spec.line_id].item_id], quantity=spec.quantity,
                     closed_short=spec.close_short)
         for spec in lines

@@ -19,7 +19,7 @@ from backroom.core.errors import (
     RefundExceedsPaid,
     ValidationFailed,
 )
-from backroom.core.inserts import insert_all
+from backroom.core.inserts import insert_all, new_instance
 from backroom.core.models import StoreSettings
 from backroom.core.money import ZERO, round_cash
 from backroom.core.sql import model_rows
@@ -111,8 +111,8 @@ def payments_take(*, order: Order, inputs: list[PaymentInput], balance: Decimal,
             customer = customer or _lock_customer(order.customer_id)
         if customer is not None and payment_input.tender == Tender.STORE_CREDIT:
             _credit_move(customer, -plan.received, f"Paid order {order.number}", order, user)
-        payment = Payment(
-            order=order, kind=PaymentKind.PAYMENT, tender=payment_input.tender,
+        payment = new_instance(
+            Payment, order=order, kind=PaymentKind.PAYMENT, tender=payment_input.tender,
             amount=plan.applied, received=plan.received, change_given=plan.change,
             credit_amount=plan.credit, reference=payment_input.reference, user=audit.user)
         insert_all(Payment, [payment])
@@ -190,8 +190,8 @@ def refund_issue(*, order: Order, amount: Decimal, tender: str | None, to_store_
             continue
         left -= part
         refund_tender = Tender.STORE_CREDIT if to_store_credit else (tender or payment.tender)
-        refunds.append(Payment(
-            order=order, kind=PaymentKind.REFUND, tender=refund_tender, amount=part,
+        refunds.append(new_instance(
+            Payment, order=order, kind=PaymentKind.REFUND, tender=refund_tender, amount=part,
             received=part, refund_of=payment, reason=reason, user=audit.user))
     if left > 0:
         raise RefundExceedsPaid(

@@ -32,7 +32,7 @@ from backroom.core.errors import (
     NothingToDeliver,
     ValidationFailed,
 )
-from backroom.core.inserts import insert_all
+from backroom.core.inserts import insert_all, new_instance
 from backroom.core.models import StoreSettings
 from backroom.core.money import MAX_AMOUNT, ZERO, percent_of
 from backroom.core.numbers import document_number, placeholder_number
@@ -92,8 +92,8 @@ def order_create(*, user, order_type: str, customer_id: int | None, lines: list[
     # lines are decided on the counters read here.
     skus = {spec.sku for spec in lines if spec.sku}
     known = {item.sku: item for item in _items_by_sku(skus, lock=not hold)}
-    order = Order(
-        number=placeholder_number(), type=order_type, customer=customer,
+    order = new_instance(
+        Order, number=placeholder_number(), type=order_type, customer=customer,
         created_by=user if user is not None and user.is_authenticated else None)
     insert_all(Order, [order])
     order.number = document_number("", order.pk)
@@ -191,11 +191,10 @@ def _finalize(user, order: Order, lines: list[OrderLine], payments: list[Payment
 
     # Lines of an order being finalized have no purchase request yet, so each
     # back-ordered line gets exactly one new request.
-    # Keys go in as ids, so Django's related-object descriptors do not run for each request.
     requests = [
-        PurchaseRequest(item_id=line.item_id, vendor_id=items[line.item_id].vendor_id,
-                        quantity=decision.back_order, order_line_id=line.pk, order_id=order.pk,
-                        customer_id=order.customer_id)
+        new_instance(PurchaseRequest, item_id=line.item_id,
+                     vendor_id=items[line.item_id].vendor_id, quantity=decision.back_order,
+                     order_line_id=line.pk, order_id=order.pk, customer_id=order.customer_id)
         for line, decision in zip(lines, decisions, strict=True) if decision.back_order
     ]
     insert_all(PurchaseRequest, requests)
@@ -274,8 +273,8 @@ def _line_build(user, order: Order, spec: LineInput, position: int, store: Store
         raise ValidationFailed(
             f"{spec.quantity} x {unit_price} comes to more than the largest amount, "
             f"{MAX_AMOUNT}; split the order.", field=f"{field}.quantity")
-    line = OrderLine(
-        order=order, position=position, item=item,
+    line = new_instance(
+        OrderLine, order=order, position=position, item=item,
         description=item.description, quantity=spec.quantity, pending=spec.quantity,
         unit_price=unit_price, discount_percent=discount, taxable=item.taxable,
         tax_rate=store.tax_rate, take_now=bool(spec.take_now))

@@ -5,9 +5,12 @@ from decimal import Decimal
 
 import pytest
 from django.db import DataError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from backroom.catalog.models import Item
-from backroom.core.inserts import insert_all
+from backroom.core.inserts import insert_all, new_instance
+from backroom.purchasing.models import PurchaseRequest
+from backroom.sales.models import Order, OrderLine, Payment
 
 
 def test_insert_all_keeps_values_and_sets_keys(vendor):
@@ -50,3 +53,60 @@ def test_insert_all_rejects_too_long_text(vendor):
 
     with pytest.raises(DataError), transaction.atomic():
         insert_all(Item, [Item(sku="x" * 41, description="long", price=Decimal("1.00"))])
+
+
+# Fields whose default is the time of construction.
+_MOMENTS = {"created_at", "updated_at"}
+
+
+def _state_of(row) -> tuple:
+    values = [(f.attname, getattr(row, f.attname)) for f in type(row)._meta.concrete_fields
+              if f.attname not in _MOMENTS]
+    moments = {name: getattr(row, name, None) is None for name in _MOMENTS}
+    return (values, moments, row._state.adding, row._state.db)
+
+
+def test_new_instance_equals_model_constructor(owner, customer, card, waiting_order):
+    line = waiting_order.lines.first()
+    cases = [
+        (OrderLine, {"order": waiting_order, "position": 2, "item": card,
+                     "description": "Card", "quantity": 3, "pending": 3,
+                     "unit_price": Decimal("2.50"), "taxable": True}),
+        (Order, {"number": "TMP", "type": "sales_order", "customer": customer,
+                 "created_by": None}),
+        (Payment, {"order": waiting_order, "kind": "payment", "tender": "cash",
+                   "amount": Decimal("4.00"), "user": owner}),
+        (PurchaseRequest, {"item_id": card.pk, "vendor_id": card.vendor_id, "quantity": 2,
+                           "order_line_id": line.pk, "order_id": waiting_order.pk,
+                           "customer_id": customer.pk}),
+    ]
+
+    for model, values in cases:
+        built, expected = new_instance(model, **values), model(**values)
+        assert _state_of(built) == _state_of(expected), model.__name__
+
+
+def test_new_instance_keeps_related_rows(waiting_order, card):
+    line = new_instance(OrderLine, order=waiting_order, item=card, quantity=1)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert line.order is waiting_order
+        assert line.item is card
+    assert len(queries) == 0
+
+
+def test_new_instance_rejects_unknown_field(card):
+    with pytest.raises(TypeError, match="no field 'colour'"):
+        new_instance(OrderLine, item=card, colour="blue")
+
+
+def test_new_instance_rows_insert(waiting_order, card):
+    built = new_instance(OrderLine, order=waiting_order, position=9, item=card,
+                         description="Card", quantity=2, pending=2, unit_price=Decimal("3.00"))
+
+    insert_all(OrderLine, [built])
+
+    stored = OrderLine.objects.get(pk=built.pk)
+    assert (stored.order_id, stored.item_id, stored.quantity, stored.unit_price) == (
+        waiting_order.pk, card.pk, 2, Decimal("3.00"))
+    assert stored.created_at is not None
