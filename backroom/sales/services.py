@@ -601,13 +601,17 @@ def _delivery_units(order: Order, current: dict[int, OrderLine],
             raise NothingToDeliver(f"Order {order.number} has nothing ready to hand over.")
         return units
     for index, wanted in enumerate(lines):
+        if wanted.line_id in units:
+            raise ValidationFailed(
+                f"Line {wanted.line_id} is given twice. Give each line once, with all the "
+                "units to hand over from it.", field=f"lines[{index}].id")
         if wanted.line_id not in current:
             raise NotFound(f"Line {wanted.line_id} is not on order {order.number}.",
                            field=f"lines[{index}].id")
         if wanted.quantity < 1:
             raise ValidationFailed(f"Quantity {wanted.quantity} is invalid; give 1 or more.",
                                    field=f"lines[{index}].quantity")
-        units[wanted.line_id] = units.get(wanted.line_id, 0) + wanted.quantity
+        units[wanted.line_id] = wanted.quantity
     if not units:
         raise NothingToDeliver(f"No lines given to hand over on order {order.number}.")
     return units
