@@ -229,3 +229,23 @@ def _field_converters(fields: tuple[models.Field | None, ...],
                      + expression.get_db_converters(connection))
         converters.append([(function, expression) for function in functions] or None)
     return tuple(converters)
+
+
+def texts_in(column: str) -> str:
+    """Return the condition "`column` is one of the texts" for one `texts_value` parameter.
+
+    The texts travel as one JSON array, so the statement text does not change
+    with their number, as with `ids_in`.
+    """
+    if connection.vendor == "postgresql":
+        return f"{column} IN (SELECT json_array_elements_text(%s::json))"
+    return f"{column} IN (SELECT value FROM json_each(%s))"
+
+
+def texts_value(texts: Iterable[str]) -> str:
+    """Return the parameter of a `texts_in` condition.
+
+    A text with a NUL character matches no row on SQLite, but PostgreSQL
+    raises DataError for it, as it does for the ORM's `__in` lookup.
+    """
+    return json.dumps(list(texts))

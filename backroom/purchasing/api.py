@@ -183,7 +183,10 @@ def po_cancel(request: HttpRequest, number: str, payload: CancelIn) -> dict[str,
 
 
 @router.post("/purchase-orders/{number}/receipts", response={201: dict},
-             summary="Receive goods on a purchase order")
+             summary="Receive goods on a purchase order",
+             description="Receives the given units of each PO line in `lines`. Give each PO "
+                         "line id once: a line id given twice is rejected with 422 and nothing "
+                         "is received.")
 @idempotent(201)
 def po_receive(request: HttpRequest, number: str, payload: ReceiptIn) -> dict[str, Any]:
     receipt = services.purchase_order_receive(

@@ -243,7 +243,10 @@ def line_return(request: HttpRequest, number: str, line_id: int,
 
 
 @router.post("/orders/{number}/deliveries", response=dict,
-             summary="Hand over goods, collecting what is due")
+             summary="Hand over goods, collecting what is due",
+             description="Hands over the given units of each line in `lines`, or every ready "
+                         "unit when `lines` is left out. Give each line id once: a line id "
+                         "given twice is rejected with 422 and nothing is handed over.")
 @idempotent(200)
 def order_deliver(request: HttpRequest, number: str, payload: DeliveryIn) -> dict[str, Any]:
     lines = None

@@ -6,13 +6,12 @@ schedule side effects. The decisions themselves live in
 `backroom.allocation.decide`.
 """
 
-import json
 import logging
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from backroom.accounts.permissions import has_permission, require
@@ -36,7 +35,7 @@ from backroom.core.inserts import insert_all, new_instance
 from backroom.core.models import StoreSettings
 from backroom.core.money import MAX_AMOUNT, ZERO, percent_of
 from backroom.core.numbers import document_number, placeholder_number
-from backroom.core.sql import execute, id_fits, model_rows
+from backroom.core.sql import execute, id_fits, model_rows, texts_in, texts_value
 from backroom.customers.models import Customer
 from backroom.customers.services import walk_in_customer
 from backroom.purchasing.coverage import requests_cover, requests_uncover
@@ -286,18 +285,7 @@ def _items_by_sku(skus: set[str], *, lock: bool) -> list[Item]:
     """Read the items with these SKUs in pk order, locked with `lock`."""
     if not skus:
         return []
-    return model_rows(Item, _sku_in(), [json.dumps(sorted(skus))], lock=lock)
-
-
-def _sku_in() -> str:
-    """Return the condition "sku is one of the SKUs in the JSON array parameter".
-
-    The SKUs travel as one parameter, so the statement text does not change
-    with their number.
-    """
-    if connection.vendor == "postgresql":
-        return '"sku" IN (SELECT json_array_elements_text(%s::json))'
-    return '"sku" IN (SELECT value FROM json_each(%s))'
+    return model_rows(Item, texts_in('"sku"'), [texts_value(sorted(skus))], lock=lock)
 
 
 def _item_for_line(sku: str, field: str) -> Item:
@@ -600,13 +588,17 @@ def _delivery_units(order: Order, current: dict[int, OrderLine],
             raise NothingToDeliver(f"Order {order.number} has nothing ready to hand over.")
         return units
     for index, wanted in enumerate(lines):
+        if wanted.line_id in units:
+            raise ValidationFailed(
+                f"Line {wanted.line_id} is given twice. Give each line once, with all the "
+                "units to hand over from it.", field=f"lines[{index}].id")
         if wanted.line_id not in current:
             raise NotFound(f"Line {wanted.line_id} is not on order {order.number}.",
                            field=f"lines[{index}].id")
         if wanted.quantity < 1:
             raise ValidationFailed(f"Quantity {wanted.quantity} is invalid; give 1 or more.",
                                    field=f"lines[{index}].quantity")
-        units[wanted.line_id] = units.get(wanted.line_id, 0) + wanted.quantity
+        units[wanted.line_id] = wanted.quantity
     if not units:
         raise NothingToDeliver(f"No lines given to hand over on order {order.number}.")
     return units

@@ -289,6 +289,17 @@ def test_openapi_document_served(api):
     assert "/api/v1/orders" in document["paths"]
 
 
+def test_openapi_line_id_given_once(api):
+    document = expect(api.get("/openapi.json"))
+    paths = document["paths"]
+
+    delivery = paths["/api/v1/orders/{number}/deliveries"]["post"]["description"]
+    receipt = paths["/api/v1/purchase-orders/{number}/receipts"]["post"]["description"]
+
+    assert "Give each line id once" in delivery
+    assert "Give each PO line id once" in receipt
+
+
 # ---------------------------------------------------------------- idempotency
 
 

@@ -53,6 +53,20 @@ def test_part_of_ready_line_handed_over(api, customer, make_item):
     assert stock(api, "X") == {"on_hand": 3, "reserved": 3, "available": 0}
 
 
+def test_line_given_twice_rejected(api, customer, make_item):
+    make_item("X", on_hand=10)
+    order = order_create(api, customer, [("X", 10)], [pay("100.00")])
+    line_id = line_of(order, "X")["id"]
+
+    with nothing_changes():
+        response = deliver(api, order["number"], [(line_id, 3), (line_id, 4)])
+
+    body = assert_problem(response, 422, "validation_error")
+    assert body["detail"] == (f"Line {line_id} is given twice. Give each line once, with all "
+                              "the units to hand over from it.")
+    assert body["errors"] == [{"field": "lines[1].id", "message": body["detail"]}]
+
+
 def test_hand_over_reduces_on_hand_once(api, customer, make_item):
     make_item("X", on_hand=100)
     order = order_create(api, customer, [("X", 3)], [pay("30.00")])

@@ -270,6 +270,19 @@ def test_receiving_beyond_open_quantity_rejected(api, make_item):
     assert_problem(response, 409, "over_receipt")
 
 
+def test_po_line_given_twice_rejected(api, make_item):
+    make_item("X")
+    po = po_submitted(api, include=False, lines=[("X", 10)])
+    line_id = po_line_of(po, "X")["id"]
+
+    with nothing_changes():
+        response = api.post(f"/purchase-orders/{po['number']}/receipts",
+                            receive_body((line_id, 3), (line_id, 4)))
+
+    body = assert_problem(response, 422, "validation_error")
+    assert body["errors"] == [{"field": "lines[1].id", "message": body["detail"]}]
+
+
 def test_special_order_over_receipt_extra_to_stock(api, customer, make_item):
     """10 % of 5 units is half a unit, so the store allows 20 % here to take 6."""
     make_item("X")

@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 
 from backroom.core.errors import NotFound, ValidationFailed
+from backroom.core.models import Event
 from backroom.customers.services import customer_update, walk_in_customer
 from backroom.purchasing.services import (
     ReceiveLineInput,
@@ -62,3 +63,27 @@ def test_customer_update_unknown_id(db):
         customer_update(customer_id=999_999, name="Someone")
 
     assert str(raised.value) == "Customer 999999 not found; check the id."
+
+
+def test_delivery_rejects_line_given_twice(owner, customer, card, store):
+    order = order_create(
+        user=owner, order_type="sales_order", customer_id=customer.pk,
+        lines=[LineInput(sku="A", quantity=3)],
+        payments=[PaymentInput(amount=Decimal("12.00"), tender="cash")])
+    line = order.lines.get()
+    events_before = Event.objects.count()
+
+    with pytest.raises(ValidationFailed) as raised:
+        order_deliver(user=owner, number=order.number,
+                      lines=[DeliverLine(line_id=line.pk, quantity=1),
+                             DeliverLine(line_id=line.pk, quantity=2)])
+
+    assert str(raised.value) == (
+        f"Line {line.pk} is given twice. Give each line once, with all the units to hand "
+        "over from it.")
+    assert raised.value.field == "lines[1].id"
+    line.refresh_from_db()
+    assert (line.delivered, line.ready) == (0, 3)
+    card.refresh_from_db()
+    assert (card.on_hand, card.reserved) == (10, 3)
+    assert Event.objects.count() == events_before

@@ -3,12 +3,21 @@
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from backroom.catalog.models import Item
-from backroom.core.sql import execute, field, ids_in, ids_value, model_rows, value_rows
+from backroom.core.sql import (
+    execute,
+    field,
+    ids_in,
+    ids_value,
+    model_rows,
+    texts_in,
+    texts_value,
+    value_rows,
+)
 from backroom.sales.models import Order
 
 
@@ -105,3 +114,44 @@ def test_closed_connection_reopened(vendor):
     connection.close()
 
     assert [row.pk for row in model_rows(Item, '"id" = %s', [item.pk])] == [item.pk]
+
+
+ODD_SKUS = ["it's", 'say "hi"', "50%", "%", "_", "a_b", "back\\slash", "a,b", "[x]", "{y}",
+            "  padded  ", "Ümlaut", "日本", "🧣", "007", "1.50", "NULL"]
+
+
+def test_texts_in_matches_orm_in(card):
+    for sku in ODD_SKUS:
+        Item.objects.create(sku=sku, description=f"item {sku}", price=Decimal("1.00"))
+    cases = [
+        [],
+        [*ODD_SKUS, card.sku],
+        ["it's", "50%", "日本"],
+        ["%"],
+        ["_"],
+        ["a"],
+        ["ümlaut", "umlaut", "padded", " padded  "],
+        ["007", "7", "1.5"],
+        ["missing", "it''s", "%%"],
+        ["🧣", "🧣", card.sku],
+    ]
+
+    for skus in cases:
+        found = model_rows(Item, texts_in('"sku"'), [texts_value(skus)])
+        expected = list(Item.objects.filter(sku__in=skus).order_by("pk"))
+
+        assert [item.pk for item in found] == [item.pk for item in expected], skus
+
+
+def test_texts_in_nul_as_orm(card):
+    skus = [card.sku, "a\x00b"]
+
+    if connection.vendor == "postgresql":
+        with pytest.raises(DataError), transaction.atomic():
+            list(Item.objects.filter(sku__in=skus))
+        with pytest.raises(DataError), transaction.atomic():
+            model_rows(Item, texts_in('"sku"'), [texts_value(skus)])
+    else:
+        found = model_rows(Item, texts_in('"sku"'), [texts_value(skus)])
+        assert [item.pk for item in found] == [card.pk]
+        assert list(Item.objects.filter(sku__in=skus)) == [card]
