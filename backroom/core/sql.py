@@ -77,6 +77,14 @@ def ids_in(column: str) -> str:
     return f"{column} IN (SELECT value FROM json_each(%s))"
 
 
+def ids_select() -> str:
+    """Return a SELECT of one row per id of one `ids_value` parameter, for `IN (...)` or
+    `UNION`."""
+    if connection.vendor == "postgresql":
+        return "SELECT unnest(%s::bigint[])"
+    return "SELECT value FROM json_each(%s)"
+
+
 def ids_value(ids: Iterable[int]) -> str:
     """Return the parameter of an `ids_in` condition.
 

@@ -3,7 +3,15 @@
 from decimal import Decimal
 
 from backroom.catalog.models import Item
-from backroom.core.sql import execute, field, ids_in, ids_value, model_rows, value_rows
+from backroom.core.sql import (
+    execute,
+    field,
+    ids_in,
+    ids_select,
+    ids_value,
+    model_rows,
+    value_rows,
+)
 from backroom.sales.models import Order
 
 
@@ -47,3 +55,16 @@ def test_execute_returns_changed_row_count(card, scarf):
 
     assert changed == 2
     assert Item.objects.get(pk=card.pk).on_hand == 11
+
+
+def test_ids_select_lists_given_ids(card, scarf):
+    rows = value_rows(f'SELECT "id" FROM "catalog_item" WHERE "id" IN ({ids_select()}) '
+                      'ORDER BY "id"', [ids_value([scarf.pk, card.pk, 2**63])])
+    none = value_rows(f'SELECT "id" FROM "catalog_item" WHERE "id" IN ({ids_select()})',
+                      [ids_value([])])
+    union = value_rows(f'SELECT "id" FROM "catalog_item" WHERE "id" = %s UNION {ids_select()}',
+                       [card.pk, ids_value([card.pk, 77])])
+
+    assert rows == sorted([(card.pk,), (scarf.pk,)])
+    assert none == []
+    assert sorted(union) == sorted([(card.pk,), (77,)])
