@@ -22,7 +22,15 @@ from backroom.core.errors import InvalidState, NotFound, OverReceipt, Validation
 from backroom.core.inserts import insert_all, new_instance
 from backroom.core.models import StoreSettings
 from backroom.core.numbers import document_number, placeholder_number
-from backroom.core.sql import execute, field, ids_in, ids_value, model_rows, value_rows
+from backroom.core.sql import (
+    execute,
+    field,
+    ids_in,
+    ids_select,
+    ids_value,
+    model_rows,
+    value_rows,
+)
 from backroom.purchasing.coverage import request_reopen
 from backroom.purchasing.locks import lock_purchase_order
 from backroom.purchasing.models import (
@@ -253,11 +261,15 @@ def _request_items_lock(of_vendor: list[Any], item_ids: set[int]) -> dict[int, I
     Like `lock_items`, it locks them in primary-key order. It finds the
     requests' items in the same statement instead of reading them first.
     """
-    where = VENDOR_OPEN_REQUEST_ITEMS
-    params = list(of_vendor)
-    if item_ids:
-        where += " OR " + ids_in('"id"')
-        params.append(ids_value(item_ids))
+    if not item_ids:
+        where = VENDOR_OPEN_REQUEST_ITEMS
+        params = list(of_vendor)
+    else:
+        # The requests' items and `item_ids` form one list, because PostgreSQL 15
+        # ran "IN (requests) OR id = ANY(ids)" as a filter over every item.
+        where = (f'"id" IN (SELECT "item_id" FROM "purchasing_purchaserequest" '
+                 f'WHERE {VENDOR_OPEN_REQUESTS} UNION ALL {ids_select()})')
+        params = [*of_vendor, ids_value(item_ids)]
     return {item.pk: item for item in model_rows(Item, where, params, lock=True)}
 
 

@@ -102,6 +102,17 @@ def test_update_values_writes_each_row(many_items):
         .exclude(category="").exists()
 
 
+def test_update_values_writes_few_of_many(many_items):
+    chosen = [many_items[5], many_items[600], many_items[-1]]
+    values = {item.pk: (40 + index,) for index, item in enumerate(chosen)}
+
+    update_values(Item, ["on_hand"], values)
+
+    stored = dict(Item.objects.filter(sku__startswith="M").values_list("pk", "on_hand"))
+    assert {pk: stored[pk] for pk in values} == {pk: on_hand for pk, (on_hand,) in values.items()}
+    assert set(stored[item.pk] for item in many_items if item.pk not in values) == {0}
+
+
 @pytest.mark.parametrize("rows", [1, 2], ids=["one row", "two rows"])
 def test_update_values_keeps_each_type(card, scarf, vendor, rows):
     moment = datetime.datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=datetime.UTC)

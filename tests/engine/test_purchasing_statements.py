@@ -23,6 +23,7 @@ from backroom.purchasing.models import (
 from backroom.purchasing.services import (
     POLineInput,
     ReceiveLineInput,
+    _request_items_lock,
     purchase_order_create,
     purchase_order_line_cancel,
     purchase_order_receive,
@@ -243,3 +244,43 @@ def test_waiting_requests_leave_out_excluded_lines(waiting_order, scarf, card):
     assert excluded == {}
     assert items_waited_for([scarf.pk, card.pk]) == {scarf.pk}
     assert request.status == RequestStatus.OPEN
+
+
+@pytest.fixture
+def requests_of_two_vendors(vendor, card, scarf) -> dict[str, Item]:
+    """Open requests of vendor V (one made before its item had a vendor) and of vendor W,
+    and items of V that no open request names."""
+    other = Vendor.objects.create(code="W", name="Vendor W")
+    items = {"loose": _item("LOOSE", vendor), "other": _item("OTHER", other),
+             "gone": _item("GONE", vendor), "idle": _item("IDLE", vendor)}
+    PurchaseRequest.objects.create(item=scarf, vendor=vendor, quantity=4)
+    PurchaseRequest.objects.create(item=items["loose"], vendor=None, quantity=3)
+    PurchaseRequest.objects.create(item=items["other"], vendor=other, quantity=6)
+    PurchaseRequest.objects.create(item=items["gone"], vendor=vendor, quantity=2,
+                                   status=RequestStatus.CANCELLED)
+    return items
+
+
+def test_request_items_lock_with_line_items(vendor, card, scarf, requests_of_two_vendors):
+    loose = requests_of_two_vendors["loose"]
+    of_vendor = [RequestStatus.OPEN, vendor.pk, vendor.pk]
+
+    with_lines = _request_items_lock(of_vendor, {card.pk, scarf.pk})
+    requests_only = _request_items_lock(of_vendor, set())
+
+    assert list(with_lines) == sorted([card.pk, scarf.pk, loose.pk])
+    assert with_lines[card.pk].sku == "A"
+    assert list(requests_only) == sorted([scarf.pk, loose.pk])
+
+
+def test_po_with_requests_and_lines(owner, vendor, card, scarf, requests_of_two_vendors):
+    po = purchase_order_create(user=owner, vendor="V", include_purchase_requests=True,
+                               lines=[POLineInput(sku="A", quantity=2),
+                                      POLineInput(sku="B", quantity=1)])
+
+    ordered = dict(po.lines.values_list("item__sku", "quantity"))
+    assert ordered == {"A": 2, "B": 5, "LOOSE": 3}
+    assert set(PurchaseRequest.objects.filter(po_line__purchase_order=po)
+               .values_list("item__sku", "status")) == {
+        ("B", RequestStatus.ON_ORDER), ("LOOSE", RequestStatus.ON_ORDER)}
+    assert PurchaseRequest.objects.get(item__sku="OTHER").status == RequestStatus.OPEN

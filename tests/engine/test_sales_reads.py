@@ -7,6 +7,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from backroom.catalog.models import Item
 from backroom.core.errors import NotFound, NothingToDeliver
 from backroom.customers.models import Customer
 from backroom.customers.services import walk_in_customer
@@ -20,7 +21,13 @@ from backroom.sales.payments import (
     payment_void,
     refundable_by_payment,
 )
-from backroom.sales.services import LineInput, line_cancel, order_create, order_deliver
+from backroom.sales.services import (
+    LineInput,
+    _items_by_sku,
+    line_cancel,
+    order_create,
+    order_deliver,
+)
 from backroom.sales.totals import order_sync
 
 
@@ -174,3 +181,35 @@ def test_ready_notices_send_several_orders(owner, customer, card, scarf, setting
     assert "Balance due: 28.00 USD" in mail.outbox[0].body
     assert "Balance due: 3.00 USD" in mail.outbox[1].body
     assert mail.outbox[0].to == ["c@example.com"]
+
+
+# SKUs with the characters that JSON text and PostgreSQL array literals quote.
+ODD_SKUS = ['Q"1', "Q,2", "Q{3}", "Q\\4", "Q 5", "NULL"]
+
+
+@pytest.mark.parametrize("lock", [True, False], ids=["locked", "unlocked"])
+def test_items_by_sku_reads_given_skus(vendor, card, scarf, lock):
+    odd = [Item.objects.create(sku=sku, description=f"odd {sku}", price=Decimal("1.00"),
+                               vendor=vendor) for sku in ODD_SKUS]
+
+    found = _items_by_sku({*ODD_SKUS, card.sku, "MISSING"}, lock=lock)
+
+    assert [item.pk for item in found] == sorted([card.pk, *(item.pk for item in odd)])
+    assert {item.sku for item in found} == {*ODD_SKUS, card.sku}
+    assert scarf.pk not in {item.pk for item in found}
+
+
+def test_order_create_with_odd_skus(owner, customer, vendor, store):
+    for sku in ODD_SKUS:
+        Item.objects.create(sku=sku, description=f"odd {sku}", price=Decimal("2.00"),
+                            vendor=vendor, on_hand=5, taxable=False)
+
+    order = order_create(
+        user=owner, order_type="sales_order", customer_id=customer.pk,
+        lines=[LineInput(sku=sku, quantity=2) for sku in ODD_SKUS],
+        payments=[PaymentInput(amount=Decimal("24.00"), tender="card")])
+
+    lines = list(order.lines.select_related("item").order_by("position"))
+    assert [line.item.sku for line in lines] == ODD_SKUS
+    assert [line.ready for line in lines] == [2] * len(ODD_SKUS)
+    assert set(Item.objects.filter(sku__in=ODD_SKUS).values_list("reserved", flat=True)) == {2}

@@ -12,6 +12,7 @@ from backroom.core.sql import (
     execute,
     field,
     ids_in,
+    ids_select,
     ids_value,
     model_rows,
     texts_in,
@@ -155,3 +156,16 @@ def test_texts_in_nul_as_orm(card):
         found = model_rows(Item, texts_in('"sku"'), [texts_value(skus)])
         assert [item.pk for item in found] == [card.pk]
         assert list(Item.objects.filter(sku__in=skus)) == [card]
+
+
+def test_ids_select_lists_given_ids(card, scarf):
+    rows = value_rows(f'SELECT "id" FROM "catalog_item" WHERE "id" IN ({ids_select()}) '
+                      'ORDER BY "id"', [ids_value([scarf.pk, card.pk, 2**63])])
+    none = value_rows(f'SELECT "id" FROM "catalog_item" WHERE "id" IN ({ids_select()})',
+                      [ids_value([])])
+    union = value_rows(f'SELECT "id" FROM "catalog_item" WHERE "id" = %s UNION {ids_select()}',
+                       [card.pk, ids_value([card.pk, 77])])
+
+    assert rows == sorted([(card.pk,), (scarf.pk,)])
+    assert none == []
+    assert sorted(union) == sorted([(card.pk,), (77,)])
