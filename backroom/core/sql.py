@@ -21,19 +21,24 @@ statements (a debug cursor counting queries, an execute wrapper), they go
 through Django's cursor so that they are recorded.
 """
 
+import datetime
+import decimal
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache, lru_cache
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import signals
 from django.db.models.base import ModelState
+from django.utils.dateparse import parse_datetime
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
-Converter = Any
+# (column index, function) for each column whose values are converted.
+Converters = tuple[tuple[int, Callable[[Any], Any]], ...]
 
 
 def model_rows(model: type[ModelT], where: str, params: Sequence[Any], *,
@@ -62,7 +67,7 @@ def value_rows(sql: str, params: Sequence[Any],
     as the driver returns them: integers and text need no conversion."""
     converters = _field_converters(tuple(fields), connection.vendor)
     rows = fetch_all(sql, params)
-    if not any(converters):
+    if not converters:
         return rows
     return [_convert(row, converters) for row in rows]
 
@@ -194,14 +199,12 @@ def _instance(model: type[ModelT], alias: str, attnames: list[str],
     return instance
 
 
-def _convert(row: tuple[Any, ...], converters: Sequence[list[Converter] | None]) -> tuple:
+def _convert(row: tuple[Any, ...], converters: Converters) -> tuple[Any, ...]:
+    if not converters:
+        return row
     values = list(row)
-    for index, column in enumerate(converters):
-        if column:
-            value = values[index]
-            for converter, expression in column:
-                value = converter(value, expression, connection)
-            values[index] = value
+    for index, convert in converters:
+        values[index] = convert(values[index])
     return tuple(values)
 
 
@@ -217,26 +220,74 @@ def _select_sql(model: type[models.Model], where: str, order_by: str, lock: bool
 
 
 @cache
-def _model_converters(model: type[models.Model],
-                      vendor: str) -> tuple[list[str], tuple[list[Converter] | None, ...]]:
+def _model_converters(model: type[models.Model], vendor: str) -> tuple[list[str], Converters]:
     fields = tuple(model._meta.concrete_fields)
     return [field.attname for field in fields], _field_converters(fields, vendor)
 
 
 @cache
-def _field_converters(fields: tuple[models.Field | None, ...],
-                      vendor: str) -> tuple[list[Converter] | None, ...]:
-    """Return, per column, the (converter, expression) pairs Django's compiler would apply."""
-    converters: list[list[Converter] | None] = []
-    for column in fields:
+def _field_converters(fields: tuple[models.Field | None, ...], vendor: str) -> Converters:
+    """Return (column index, function) for each column that Django's compiler converts,
+    where the function returns the value that the compiler's converters return."""
+    converters: list[tuple[int, Callable[[Any], Any]]] = []
+    for index, column in enumerate(fields):
         if column is None:
-            converters.append(None)
             continue
         expression = column.get_col(column.model._meta.db_table)
         functions = (connection.ops.get_db_converters(expression)
                      + expression.get_db_converters(connection))
-        converters.append([(function, expression) for function in functions] or None)
+        if functions:
+            converters.append((index, _sqlite_converter(column, functions, vendor)
+                               or _chained_converter(functions, expression)))
     return tuple(converters)
+
+
+def _chained_converter(functions: list[Any], expression: Any) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        for function in functions:
+            value = function(value, expression, connection)
+        return value
+    return convert
+
+
+def _sqlite_converter(column: models.Field, functions: list[Any],
+                      vendor: str) -> Callable[[Any], Any] | None:
+    """Return a function equal to SQLite's one converter of a decimal, time or boolean
+    column, with what it looks up on each call looked up once; None for other columns."""
+    if vendor != "sqlite" or len(functions) != 1:
+        return None
+    kind = column.get_internal_type()
+    if kind == "DecimalField":
+        assert isinstance(column, models.DecimalField)
+        # As Django's SQLite backend: 15 significant digits, then the field's places.
+        create_decimal = decimal.Context(prec=15).create_decimal_from_float
+        places = decimal.Decimal(1).scaleb(-column.decimal_places)
+        context = column.context
+
+        def to_decimal(value: Any) -> Any:
+            if value is None:
+                return None
+            return create_decimal(value).quantize(places, context=context)
+        return to_decimal
+    if kind == "DateTimeField":
+        zone = connection.timezone if settings.USE_TZ else None
+
+        def to_datetime(value: Any) -> Any:
+            if value is None:
+                return None
+            if not isinstance(value, datetime.datetime):
+                value = parse_datetime(value)
+            if zone is not None and value.utcoffset() is None:
+                value = value.replace(tzinfo=zone)
+            return value
+        return to_datetime
+    if kind == "BooleanField":
+        return _to_boolean
+    return None
+
+
+def _to_boolean(value: Any) -> Any:
+    return bool(value) if value in (1, 0) else value
 
 
 def texts_in(column: str) -> str:

@@ -1,5 +1,6 @@
 """Statements run through backroom.core.sql return what the ORM returns."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -9,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from backroom.catalog.models import Item
 from backroom.core.sql import (
+    _field_converters,
     execute,
     field,
     ids_in,
@@ -19,7 +21,7 @@ from backroom.core.sql import (
     texts_value,
     value_rows,
 )
-from backroom.sales.models import Order
+from backroom.sales.models import Order, OrderLine
 
 
 def _concrete_values(row) -> list:
@@ -169,3 +171,34 @@ def test_ids_select_lists_given_ids(card, scarf):
     assert rows == sorted([(card.pk,), (scarf.pk,)])
     assert none == []
     assert sorted(union) == sorted([(card.pk,), (77,)])
+
+
+def _django_converted(column, value):
+    expression = column.get_col(column.model._meta.db_table)
+    for function in (connection.ops.get_db_converters(expression)
+                     + expression.get_db_converters(connection)):
+        value = function(value, expression, connection)
+    return value
+
+
+@pytest.mark.parametrize(("model", "name", "raw_values"), [
+    (Item, "price", [None, 0, 4, 4.05, 0.1 + 0.2, -3.335, 99999999.99, 1e-9, 12.345678]),
+    (OrderLine, "tax_rate", [None, 0, 7.125, 19.99999999]),
+    (Item, "taxable", [None, 0, 1, True, False]),
+    (Order, "finalized_at", [None, "2011-01-04 10:22:00", "2011-01-04 10:22:00.123456",
+                             datetime.datetime(2011, 1, 4, 10, 22)]),
+])
+def test_converters_match_django(db, model, name, raw_values):
+    column = field(model, name)
+    converters = _field_converters((column,), connection.vendor)
+    if not converters:
+        pytest.skip(f"the driver returns {name} values as Django uses them on this database")
+    ((_, convert),) = converters
+
+    for raw in raw_values:
+        expected = _django_converted(column, raw)
+        converted = convert(raw)
+        assert converted == expected, raw
+        assert type(converted) is type(expected), raw
+        if isinstance(expected, Decimal):
+            assert str(converted) == str(expected), raw
