@@ -16,10 +16,10 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, models, router
 from django.db.models import signals
 from django.db.models.base import ModelState
-from django.utils import timezone
 
 from backroom.core import sql
 from backroom.core.bulk import json_element, json_value
@@ -195,20 +195,15 @@ def _adapter(field: models.Field) -> Adapter | None:
         return decimal
     if isinstance(field, models.DateTimeField):
         adapt_datetime = ops.adapt_datetimefield_value
-        # The rows of one insert mostly share one time, so the last time and its
-        # database value are kept, as one pair that threads replace whole.
-        last: list[tuple[Any, Any]] = [(None, None)]
+        zone = connection.timezone if connection.vendor == "sqlite" and settings.USE_TZ else None
 
         def moment(row: models.Model, field: models.Field, value: Any) -> Any:
-            last_value, last_adapted = last[0]
-            if value is last_value and value is not None:
-                return last_adapted
-            if isinstance(value, datetime.datetime) and timezone.is_aware(value):
-                adapted = adapt_datetime(value)
-            else:
-                adapted = field.get_db_prep_save(value, connection)
-            last[0] = (value, adapted)
-            return adapted
+            if isinstance(value, datetime.datetime) and value.utcoffset() is not None:
+                if zone is not None:
+                    # What SQLite's adapter does: the time in the connection's zone, as text.
+                    return str(value.astimezone(zone).replace(tzinfo=None))
+                return adapt_datetime(value)
+            return field.get_db_prep_save(value, connection)
         return moment
     return _prepared
 
