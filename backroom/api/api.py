@@ -1,6 +1,6 @@
 """The REST API v1: one NinjaAPI with a router per app and problem+json errors."""
 
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -26,6 +26,7 @@ api.add_exception_handler(ValidationError, problems.on_validation_error)  # type
 api.add_exception_handler(AuthenticationError, problems.on_authentication_error)  # type: ignore[arg-type]
 api.add_exception_handler(HttpError, problems.on_http_error)  # type: ignore[arg-type]
 api.add_exception_handler(DatabaseError, problems.on_database_error)  # type: ignore[arg-type]
+api.add_exception_handler(InterfaceError, problems.on_database_error)  # type: ignore[arg-type]
 api.add_exception_handler(UnicodeEncodeError, problems.on_unencodable_text)  # type: ignore[arg-type]
 
 api.add_router("", catalog_router)

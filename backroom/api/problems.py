@@ -3,11 +3,11 @@
 import logging
 from typing import Any
 
-from django.db import DatabaseError, DataError, IntegrityError
+from django.db import DatabaseError, DataError, InterfaceError
 from django.http import HttpRequest, HttpResponse
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from backroom.core.errors import BackroomError, ConcurrentUpdate
+from backroom.core.errors import BackroomError, DatabaseUnavailable, database_error_as
 
 logger = logging.getLogger(__name__)
 
@@ -95,22 +95,19 @@ def on_unencodable_text(request: HttpRequest, error: UnicodeEncodeError) -> Http
                    "valid character; remove it.")
 
 
-def on_database_error(request: HttpRequest, error: DatabaseError) -> HttpResponse:
-    """Turn lock timeouts, deadlocks and races that a constraint caught into a 409 to retry."""
+def on_database_error(request: HttpRequest, error: DatabaseError | InterfaceError) -> HttpResponse:
+    """Turn a refused value into a 422, a lost connection into a 503, and lock timeouts,
+    deadlocks and races that a constraint caught into a 409 to retry."""
+    response_error = database_error_as(error)
+    # %r escapes control characters, such as a NUL, that the message may quote.
     if isinstance(error, DataError):
-        # The database refused a value (too long, too large, a NUL character):
-        # bad input, so retrying the same request cannot help.
-        # %r escapes control characters, such as a NUL, that the message may quote.
+        # Bad input: retrying the same request cannot help.
         logger.warning("database rejected a value on %s %s: %r", request.method, request.path,
                        str(error))
-        return problem(422, "validation_error", "Invalid input",
-                       "A value is too long, too large or contains a character the database "
-                       "cannot store; shorten or correct it.")
-    logger.warning("database conflict on %s %s: %s", request.method, request.path, error)
-    conflict = ConcurrentUpdate()
-    if isinstance(error, IntegrityError):
-        conflict = ConcurrentUpdate(
-            "The change would break a stock or order rule, most likely because another "
-            "terminal changed the same records at the same moment; nothing was saved. Please "
-            "reload and retry.")
-    return on_backroom_error(request, conflict)
+    elif isinstance(response_error, DatabaseUnavailable):
+        logger.error("database connection lost on %s %s: %r", request.method, request.path,
+                     str(error))
+    else:
+        logger.warning("database conflict on %s %s: %r", request.method, request.path,
+                       str(error))
+    return on_backroom_error(request, response_error)

@@ -7,6 +7,8 @@ show `detail` next to the form.
 
 from typing import Any
 
+from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError
+
 
 class BackroomError(Exception):
     code = "error"
@@ -126,3 +128,55 @@ class ConcurrentUpdate(Conflict):
     def __init__(self, detail: str = "Another terminal changed the same records at the same "
                  "moment; nothing was saved. Please retry.") -> None:
         super().__init__(detail)
+
+
+class DatabaseUnavailable(BackroomError):
+    code = "database_unavailable"
+    status = 503
+    title = "Database connection lost"
+
+    def __init__(self, detail: str = "The connection to the database was lost while this "
+                 "request ran, so the change may or may not have been saved. Reload the record "
+                 "and check it before you retry, or retry with the same Idempotency-Key.") -> None:
+        super().__init__(detail)
+
+
+# SQLSTATE codes of PostgreSQL for a connection that the server ended or lost: class 08
+# (connection exception) and 57P01 to 57P03 (administrator shutdown, crash shutdown,
+# cannot connect now).
+_CONNECTION_ENDED = ("57P01", "57P02", "57P03")
+
+
+def database_error_as(error: DatabaseError | InterfaceError) -> BackroomError:
+    """Return the error to show for a database error.
+
+    A value the database refused is invalid input. A lost connection becomes
+    DatabaseUnavailable, because the transaction may have committed before the
+    loss. A lock timeout, deadlock or race that a constraint caught becomes
+    ConcurrentUpdate: it rolled back, so the request can be retried.
+    """
+    if isinstance(error, DataError):
+        return ValidationFailed("A value is too long, too large or contains a character the "
+                                "database cannot store; shorten or correct it.")
+    if _connection_lost(error):
+        return DatabaseUnavailable()
+    if isinstance(error, IntegrityError):
+        return ConcurrentUpdate(
+            "The change would break a stock or order rule, most likely because another "
+            "terminal changed the same records at the same moment; nothing was saved. Reload "
+            "and retry.")
+    return ConcurrentUpdate()
+
+
+def _connection_lost(error: DatabaseError | InterfaceError) -> bool:
+    if isinstance(error, InterfaceError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    driver_error = error.__cause__
+    if type(driver_error).__module__.split(".")[0] != "psycopg":
+        # SQLite's operational errors (a locked database) concern the file, not a link.
+        return False
+    sqlstate = getattr(driver_error, "sqlstate", None)
+    # psycopg gives no SQLSTATE when the link failed on the client's side.
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in _CONNECTION_ENDED

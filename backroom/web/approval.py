@@ -14,13 +14,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.contrib.auth import authenticate
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, InterfaceError, transaction
 from django.http import HttpRequest
 
 from backroom.accounts.models import PERMISSIONS
 from backroom.accounts.permissions import approved_by, has_permission
 from backroom.core.audit import AuditLog
-from backroom.core.errors import BackroomError, ConcurrentUpdate, PermissionDenied
+from backroom.core.errors import BackroomError, PermissionDenied, database_error_as
 from backroom.web.forms import Approval, FormState
 
 logger = logging.getLogger(__name__)
@@ -90,18 +90,16 @@ def guarded(request: HttpRequest, action: str, call: Callable[[Any], Result],
 
 def _run(request: HttpRequest, call: Callable[[Any], Result], user: Any) -> Result:
     """Call a service; a deadlock, lock timeout or race caught by a constraint becomes
-    ConcurrentUpdate, so the screen asks to retry instead of failing."""
+    ConcurrentUpdate, so the screen asks to retry instead of failing, and a lost
+    database connection becomes DatabaseUnavailable, which asks to check first."""
     try:
         return call(user)
-    except DatabaseError as error:
-        logger.warning("database conflict on %s %s by %s: %s", request.method, request.path,
-                       user.get_username(), error)
-        if isinstance(error, IntegrityError):
-            raise ConcurrentUpdate(
-                "The change would break a stock or order rule, most likely because another "
-                "terminal changed the same records at the same moment; nothing was saved. "
-                "Reload and retry.") from error
-        raise ConcurrentUpdate() from error
+    except (DatabaseError, InterfaceError) as error:
+        response_error = database_error_as(error)
+        # %r escapes control characters, such as a NUL, that the message may quote.
+        logger.warning("database error (%s) on %s %s by %s: %r", response_error.code,
+                       request.method, request.path, user.get_username(), str(error))
+        raise response_error from error
 
 
 def _approved_call(request: HttpRequest, action: str, username: str,

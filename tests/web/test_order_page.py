@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.db import InterfaceError, OperationalError
 
 from backroom.core.models import Event
 from backroom.purchasing.models import PurchaseRequest
@@ -305,21 +306,26 @@ def test_void_payment_prompt_sits_in_its_form(clerk_client, paid_order):
     assert f'name="payment" value="{payment.pk}"' in form
 
 
-def test_database_conflict_asks_to_retry(owner_client, paid_order, monkeypatch):
-    from django.db import OperationalError
-
+@pytest.mark.parametrize(("error", "shown", "not_shown"), [
+    (OperationalError("deadlock detected"), "Please retry", "may or may not"),
+    (InterfaceError("connection already closed"), "may or may not have been saved",
+     "Please retry"),
+])
+def test_database_error_shown_in_form(owner_client, paid_order, monkeypatch, error, shown,
+                                      not_shown):
     from backroom.web.views import orders
 
-    def deadlock(**kwargs):
-        raise OperationalError("deadlock detected")
+    def failing(**kwargs):
+        raise error
 
-    monkeypatch.setattr(orders, "order_add_payment", deadlock)
+    monkeypatch.setattr(orders, "order_add_payment", failing)
 
     response = owner_client.post(f"/orders/{paid_order.number}/payment/",
                                  {"tender": "card", "amount": "1.00"})
 
     assert response.status_code == 422
-    assert "Please retry" in response.context["state"].message
+    assert shown in response.context["state"].message
+    assert not_shown not in response.context["state"].message
     assert 'value="1.00"' in response.content.decode()
 
 
