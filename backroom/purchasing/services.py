@@ -473,8 +473,9 @@ def purchase_order_receive(*, user, number: str,
     seen = set()
     for index, spec in enumerate(lines):
         if spec.line_id in seen:
-            raise ValidationFailed(f"Line {spec.line_id} is given twice; give each line once.",
-                                   field=f"lines[{index}].id")
+            raise ValidationFailed(
+                f"Line {spec.line_id} is given twice. Give each line once, with all the "
+                "units received on it.", field=f"lines[{index}].id")
         seen.add(spec.line_id)
         if not isinstance(spec.quantity, int) or spec.quantity < 0:
             raise ValidationFailed(f"Quantity {spec.quantity} is invalid; give 0 or more.",

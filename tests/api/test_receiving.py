@@ -281,6 +281,8 @@ def test_po_line_given_twice_rejected(api, make_item):
 
     body = assert_problem(response, 422, "validation_error")
     assert body["errors"] == [{"field": "lines[1].id", "message": body["detail"]}]
+    assert body["detail"] == (f"Line {line_id} is given twice. Give each line once, with all "
+                              "the units received on it.")
 
 
 def test_special_order_over_receipt_extra_to_stock(api, customer, make_item):
