@@ -134,11 +134,11 @@ def order_list(request: HttpRequest, filters: Query[OrderFilters]) -> dict[str, 
             f"Unknown order type '{filters.type}'; use one of {', '.join(OrderType.values)}.",
             field="type")
     if filters.view == "lines":
-        lines = selectors.lines_filter(statuses=filters.status, customer=filters.customer,
-                                       sku=filters.sku, order_type=filters.type)
+        line_segments = selectors.lines_segments(
+            statuses=filters.status, customer=filters.customer, sku=filters.sku,
+            order_type=filters.type)
         return paginate_segments(
-            [lines.filter(back_ordered__gt=0), lines.filter(back_ordered=0)],
-            limit=filters.limit, cursor=filters.cursor,
+            line_segments, limit=filters.limit, cursor=filters.cursor,
             render=lambda rows: [selectors.line_row_dict(line) for line in rows])
     orders = selectors.orders_filter(statuses=filters.status, customer=filters.customer,
                                      sku=filters.sku, order_type=filters.type)

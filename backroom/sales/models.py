@@ -128,6 +128,9 @@ class OrderLine(models.Model):
             models.Index(fields=["item", "order"]),
             models.Index(
                 fields=["order"], condition=Q(back_ordered__gt=0), name="line_back_ordered_idx"),
+            # The waiting list reads back-ordered lines newest first and stops at a page.
+            models.Index(
+                fields=["id"], condition=Q(back_ordered__gt=0), name="line_back_ordered_id_idx"),
             models.Index(fields=["order"], condition=Q(ready__gt=0), name="line_ready_idx"),
         ]
 

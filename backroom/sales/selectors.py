@@ -109,20 +109,30 @@ def orders_filter(*, statuses: list[str] | None = None, customer: int | None = N
         output_field=IntegerField()))
 
 
-def lines_filter(*, statuses: list[str] | None = None, customer: int | None = None,
-                 sku: str | None = None, order_type: str | None = None) -> QuerySet[OrderLine]:
+def lines_segments(*, statuses: list[str] | None = None, customer: int | None = None,
+                   sku: str | None = None,
+                   order_type: str | None = None) -> list[QuerySet[OrderLine]]:
+    """Return the order lines that match, as two querysets to read one after the other:
+    the back-ordered lines, then the rest."""
     lines = OrderLine.objects.select_related("order__customer", "item")
-    if statuses:
-        lines = lines.filter(order__status__in=statuses)
     if customer is not None:
         lines = lines.filter(order__customer_id=customer)
     if order_type:
         lines = lines.filter(order__type=order_type)
     if sku:
         lines = lines.filter(item__sku=sku)
-    return lines.annotate(back_ordered_first=Case(
-        When(back_ordered__gt=0, then=Value(0)), default=Value(1),
-        output_field=IntegerField()))
+    back_ordered = lines.filter(back_ordered__gt=0)
+    rest = lines.filter(back_ordered=0)
+    if statuses:
+        # For the back-ordered lines, the status is checked by a subquery per line, so
+        # that SQLite walks those lines newest first (line_back_ordered_id_idx) and stops
+        # at a page. A condition on the joined order made it read every back-ordered line
+        # of every order with the status and sort them. The rest keeps the join, which
+        # starts from the orders with the status instead of scanning every line.
+        back_ordered = back_ordered.filter(Exists(Order.objects.filter(
+            pk=OuterRef("order_id"), status__in=statuses)))
+        rest = rest.filter(order__status__in=statuses)
+    return [back_ordered, rest]
 
 
 def order_summary_dict(order: Order) -> dict[str, Any]:
