@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.db import connection
 from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Value, When
 
 from backroom.core.errors import NotFound
@@ -124,14 +125,17 @@ def lines_segments(*, statuses: list[str] | None = None, customer: int | None = 
     back_ordered = lines.filter(back_ordered__gt=0)
     rest = lines.filter(back_ordered=0)
     if statuses:
-        # For the back-ordered lines, the status is checked by a subquery per line, so
-        # that SQLite walks those lines newest first (line_back_ordered_id_idx) and stops
-        # at a page. A condition on the joined order made it read every back-ordered line
-        # of every order with the status and sort them. The rest keeps the join, which
-        # starts from the orders with the status instead of scanning every line.
-        back_ordered = back_ordered.filter(Exists(Order.objects.filter(
-            pk=OuterRef("order_id"), status__in=statuses)))
         rest = rest.filter(order__status__in=statuses)
+        if connection.vendor == "sqlite":
+            # SQLite, given a condition on the joined order, reads every back-ordered line
+            # of every order with the status and sorts them. With the status checked by a
+            # subquery per line, it walks the back-ordered lines newest first along
+            # line_back_ordered_id_idx and stops at a page. PostgreSQL plans the join well
+            # and the subquery badly (25 against 7 ms at 1M lines).
+            back_ordered = back_ordered.filter(Exists(Order.objects.filter(
+                pk=OuterRef("order_id"), status__in=statuses)))
+        else:
+            back_ordered = back_ordered.filter(order__status__in=statuses)
     return [back_ordered, rest]
 
 
