@@ -36,3 +36,28 @@ def test_api_handles_nul_itself(api):
     response = api.get("/items/N%00L")
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(("path", "field"), [
+    ("/items?q=N%00L", "query.q"),
+    ("/orders?sku=N%00L", "query.sku"),
+    ("/purchase-requests?sku=A&vendor=V%00", "query.vendor"),
+])
+def test_api_nul_in_query_names_parameter(api, path, field):
+    response = api.get(path)
+
+    assert response.status_code == 422
+    body = response.json()
+    assert body["errors"][0]["field"] == field
+    assert "NUL character" in body["detail"]
+
+
+def test_api_nul_in_body_names_field(api, customer, card):
+    order = {"type": "sales_order", "customer": customer.pk,
+             "lines": [{"sku": "A", "quantity": 1}, {"sku": "N\x00L", "quantity": 1}],
+             "payments": []}
+
+    response = api.post("/orders", order)
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "lines[1].sku"
