@@ -88,7 +88,7 @@ def on_unencodable_text(request: HttpRequest, error: UnicodeEncodeError) -> Http
     reaches a lookup, such as a SKU or a vendor code.
     """
     character = error.object[error.start:error.end]
-    logger.warning("text not encodable as %s on %s %s: %r", error.encoding, request.method,
+    logger.warning("text not encodable as %s on %s %r: %r", error.encoding, request.method,
                    request.path, character)
     return problem(422, "validation_error", "Invalid input",
                    f"The text {error.object[:40]!r} contains {character!r}, which is not a "
@@ -98,16 +98,17 @@ def on_unencodable_text(request: HttpRequest, error: UnicodeEncodeError) -> Http
 def on_database_error(request: HttpRequest, error: DatabaseError | InterfaceError) -> HttpResponse:
     """Turn a refused value into a 422, a lost connection into a 503, and lock timeouts,
     deadlocks and races that a constraint caught into a 409 to retry."""
-    response_error = database_error_as(error)
-    # %r escapes control characters, such as a NUL, that the message may quote.
+    response_error = database_error_as(error, reading=request.method in ("GET", "HEAD"))
+    # %r escapes control characters, such as a NUL, that the address or the message
+    # may contain.
     if isinstance(error, DataError):
         # Bad input: retrying the same request cannot help.
-        logger.warning("database rejected a value on %s %s: %r", request.method, request.path,
+        logger.warning("database rejected a value on %s %r: %r", request.method, request.path,
                        str(error))
     elif isinstance(response_error, DatabaseUnavailable):
-        logger.error("database connection lost on %s %s: %r", request.method, request.path,
+        logger.error("database connection lost on %s %r: %r", request.method, request.path,
                      str(error))
     else:
-        logger.warning("database conflict on %s %s: %r", request.method, request.path,
+        logger.warning("database conflict on %s %r: %r", request.method, request.path,
                        str(error))
     return on_backroom_error(request, response_error)

@@ -135,9 +135,16 @@ class DatabaseUnavailable(BackroomError):
     status = 503
     title = "Database connection lost"
 
-    def __init__(self, detail: str = "The connection to the database was lost while this "
-                 "request ran, so the change may or may not have been saved. Reload the record "
-                 "and check it before you retry, or retry with the same Idempotency-Key.") -> None:
+    WRITE_DETAIL = ("The connection to the database was lost while this request ran, so the "
+                    "change may or may not have been saved. Reload the record and check it "
+                    "before you retry, or retry with the same Idempotency-Key.")
+    READ_DETAIL = ("The connection to the database was lost while this request ran; nothing "
+                   "was changed. Retry the request.")
+    SCREEN_DETAIL = ("The connection to the database was lost, so a change you were saving may "
+                     "or may not have been saved. Reload the page and check before you repeat "
+                     "it.")
+
+    def __init__(self, detail: str = WRITE_DETAIL) -> None:
         super().__init__(detail)
 
 
@@ -147,18 +154,25 @@ class DatabaseUnavailable(BackroomError):
 _CONNECTION_ENDED = ("57P01", "57P02", "57P03")
 
 
-def database_error_as(error: DatabaseError | InterfaceError) -> BackroomError:
+def database_error_as(error: DatabaseError | InterfaceError, *, reading: bool = False,
+                      screen: bool = False) -> BackroomError:
     """Return the error to show for a database error.
 
     A value the database refused is invalid input. A lost connection becomes
     DatabaseUnavailable, because the transaction may have committed before the
     loss. A lock timeout, deadlock or race that a constraint caught becomes
-    ConcurrentUpdate: it rolled back, so the request can be retried.
+    ConcurrentUpdate: it rolled back, so the request can be retried. A lost
+    connection is described for a request that only reads (`reading`) or for a
+    screen (`screen`), which has no Idempotency-Key to offer.
     """
     if isinstance(error, DataError):
         return ValidationFailed("A value is too long, too large or contains a character the "
                                 "database cannot store; shorten or correct it.")
     if _connection_lost(error):
+        if screen:
+            return DatabaseUnavailable(DatabaseUnavailable.SCREEN_DETAIL)
+        if reading:
+            return DatabaseUnavailable(DatabaseUnavailable.READ_DETAIL)
         return DatabaseUnavailable()
     if isinstance(error, IntegrityError):
         return ConcurrentUpdate(

@@ -95,9 +95,10 @@ def _run(request: HttpRequest, call: Callable[[Any], Result], user: Any) -> Resu
     try:
         return call(user)
     except (DatabaseError, InterfaceError) as error:
-        response_error = database_error_as(error)
-        # %r escapes control characters, such as a NUL, that the message may quote.
-        logger.warning("database error (%s) on %s %s by %s: %r", response_error.code,
+        response_error = database_error_as(error, screen=True)
+        # %r escapes control characters, such as a NUL, that the address or the message
+        # may contain.
+        logger.warning("database error (%s) on %s %r by %s: %r", response_error.code,
                        request.method, request.path, user.get_username(), str(error))
         raise response_error from error
 

@@ -1,31 +1,40 @@
-"""Requests rejected before any view runs: text with a NUL character."""
+"""Requests handled before or around the views: text with a NUL character, an API body
+too large to read, a lost database connection while a screen reads."""
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError, InterfaceError
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from backroom.api.problems import problem
+from backroom.core.errors import DatabaseUnavailable, database_error_as
 from backroom.web.views.common import page
 
+logger = logging.getLogger(__name__)
+
 API_PREFIX = "/api/"
-NUL_MESSAGE = ("contains a NUL character (%00), which no text in Backroom may contain; "
-               "remove it.")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+NUL_RULE = "no text in Backroom may contain one; remove it."
 
 
 class RejectNulCharacter:
-    """Reject a request whose query or form fields contain a NUL character, before any
-    view reads them.
+    """Reject a request whose address, query or fields contain a NUL character, before
+    any view reads them.
 
     No text in Backroom may contain one. PostgreSQL raises an error for a NUL
     in any statement parameter. On SQLite, a search for text with a NUL
-    returned unrelated rows. The screens get a 400 page,
-    also for a NUL in the address. The REST API gets a 422 problem naming the
-    query parameter or body field; a NUL in an API address matches no record,
-    which the API itself answers with 404. Uploaded files are not checked,
-    because they are read as data.
+    returned unrelated rows. The screens get a 400 page. The REST API gets a
+    problem: 404 for an address (no record has such a key), 422 naming the
+    query parameter or body field. Uploaded files are not checked, because
+    they are read as data. An API body larger than Django reads into memory
+    gets a 413 problem instead of Django's HTML page.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -33,11 +42,9 @@ class RejectNulCharacter:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(API_PREFIX):
-            field = _api_nul_field(request)
-            if field is not None:
-                return problem(422, "validation_error", "Invalid input",
-                               f"{field} {NUL_MESSAGE}",
-                               [{"field": field, "message": f"The text {NUL_MESSAGE}"}])
+            rejection = _api_rejection(request)
+            if rejection is not None:
+                return rejection
         elif _screen_has_nul(request):
             return page(request, {}, "web/bad_text.html", status=400)
         return self.get_response(request)
@@ -48,36 +55,60 @@ def _screen_has_nul(request: HttpRequest) -> bool:
         return True
     if request.method != "POST":
         return False
-    return any("\x00" in value for values in request.POST.lists() for value in values[1])
+    return any("\x00" in name or any("\x00" in value for value in values)
+               for name, values in request.POST.lists())
 
 
-def _api_nul_field(request: HttpRequest) -> str | None:
-    """Return the name of the first query parameter or JSON body field with a NUL."""
+def _api_rejection(request: HttpRequest) -> HttpResponse | None:
+    if "\x00" in request.path:
+        return problem(404, "not_found", "Not found",
+                       f"No record has an address with a NUL character (%00): {NUL_RULE}")
     query = request.META.get("QUERY_STRING", "")
     if "%00" in query:
         for name, value in parse_qsl(query, keep_blank_values=True):
-            if "\x00" in value or "\x00" in name:
-                return f"query.{name.replace(chr(0), '')}"
-    if (request.method in ("POST", "PUT", "PATCH") and request.content_type == "application/json"
-            and b"\\u0000" in request.body):
-        try:
-            body = json.loads(request.body)
-        except ValueError:
-            # Not JSON: the API rejects the body itself.
-            return None
-        return _nul_path(body, "")
-    return None
+            if "\x00" in name or "\x00" in value:
+                field = "query." + name.replace("\x00", "%00")
+                return _nul_problem(field, f"contains a NUL character (%00): {NUL_RULE}")
+    if request.method not in ("POST", "PUT", "PATCH") or request.content_type in FORM_TYPES:
+        return None
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+        return problem(413, "request_too_large", "Request too large",
+                       f"The request body is larger than {limit:,} bytes; send less in one "
+                       "request, for example an order in two parts.")
+    if not body:
+        return None
+    try:
+        # json.loads finds the encoding of bytes itself (UTF-8, -16 or -32).
+        data = json.loads(body)
+    except ValueError:
+        # Not JSON: the API rejects the body itself.
+        return None
+    field = _nul_path(data, "")
+    if field is None:
+        return None
+    return _nul_problem(field, f"contains a NUL character (\\u0000): {NUL_RULE}")
+
+
+def _nul_problem(field: str, message: str) -> HttpResponse:
+    return problem(422, "validation_error", "Invalid input", f"{field} {message}",
+                   [{"field": field, "message": f"The text {message}"}])
 
 
 def _nul_path(value: Any, path: str) -> str | None:
-    """Return the path (`lines[0].sku`) of the first text in `value` with a NUL."""
+    """Return the path (`lines[0].sku`) of the first text in `value` with a NUL; a key
+    with a NUL is named with `\\u0000` in its place."""
     if isinstance(value, str):
         return (path or "body") if "\x00" in value else None
     if isinstance(value, dict):
         for key, item in value.items():
+            name = str(key).replace("\x00", "\\u0000")
+            field = f"{path}.{name}" if path else name
             if "\x00" in str(key):
-                return path or "body"
-            found = _nul_path(item, f"{path}.{key}" if path else str(key))
+                return field
+            found = _nul_path(item, field)
             if found is not None:
                 return found
     if isinstance(value, list):
@@ -86,3 +117,34 @@ def _nul_path(value: Any, path: str) -> str | None:
             if found is not None:
                 return found
     return None
+
+
+class DatabaseLostOnScreen:
+    """Show a page with what to do when a screen loses its connection to the database,
+    instead of a server error.
+
+    Service calls that change data show the error in their form. This covers
+    the reads around them. The API handles its own.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest,
+                          exception: Exception) -> HttpResponse | None:
+        if request.path.startswith(API_PREFIX):
+            return None
+        if not isinstance(exception, DatabaseError | InterfaceError):
+            return None
+        error = database_error_as(exception, screen=True)
+        if not isinstance(error, DatabaseUnavailable):
+            return None
+        # %r escapes control characters that the address may contain.
+        logger.error("database connection lost on %s %r: %r", request.method, request.path,
+                     str(exception))
+        # The page reads nothing from the database (no user, no messages), because the
+        # connection is gone for the rest of this request.
+        return render(request, "web/database_lost.html", {"detail": error.detail}, status=503)

@@ -76,3 +76,36 @@ def test_closed_connection_returns_503(api, customer, card, monkeypatch):
     response = api.post("/orders", order_body(customer, [("A", 1)], [pay("4.00")]))
 
     assert_problem(response, 503, "database_unavailable")
+
+
+def test_lost_connection_read_nothing_changed(api, monkeypatch):
+    from backroom.sales import selectors
+
+    def connection_gone(*args, **kwargs):
+        raise InterfaceError("connection already closed")
+
+    monkeypatch.setattr(selectors, "order_get", connection_gone)
+
+    response = api.get("/orders/1001")
+
+    body = assert_problem(response, 503, "database_unavailable")
+    assert "nothing was changed" in body["detail"]
+
+
+def test_logged_address_escapes_line_breaks(api, customer, card, monkeypatch, caplog):
+    from backroom.sales import payments
+
+    def deadlock(**kwargs):
+        raise OperationalError("deadlock detected")
+
+    monkeypatch.setattr(payments, "order_add_payment", deadlock)
+
+    response = api.post("/orders/1001%0A2026-12-05 ERROR forged/payments", pay("1.00"))
+
+    assert response.status_code == 409
+    logged = [record.getMessage() for record in caplog.records
+              if record.name == "backroom.api.problems"]
+    assert len(logged) == 1
+    assert "\n" not in logged[0]
+    assert "\\n2026-12-05 ERROR forged" in logged[0]
+

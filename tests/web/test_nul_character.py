@@ -1,4 +1,7 @@
-"""A NUL character in a screen's address, query or form gets a 400 page, on every database."""
+"""A NUL character in a request gets a clear error on every database: a 400 page on the
+screens, and from the API a 404 or a 422 naming the field."""
+
+import json
 
 import pytest
 
@@ -61,3 +64,42 @@ def test_api_nul_in_body_names_field(api, customer, card):
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "lines[1].sku"
+
+
+@pytest.mark.parametrize("path", ["/orders/10%0001", "/orders/1001%00/events",
+                                  "/purchase-orders/P%00"])
+def test_api_nul_in_address_not_found(api, path):
+    response = api.get(path)
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_api_nul_in_parameter_name_shown(api):
+    response = api.get("/items?q%00x=ab")
+
+    assert response.json()["errors"][0]["field"] == "query.q%00x"
+
+
+@pytest.mark.parametrize(("content_type", "encoding"), [
+    ("text/plain", "utf-8"), ("application/merge-patch+json", "utf-8"),
+    ("application/json", "utf-16")])
+def test_api_nul_in_any_json_body_named(api, content_type, encoding):
+    body = json.dumps({"name": "x\x00", "email": "x@example.com"}).encode(encoding)
+
+    response = api.client.post("/api/v1/customers", body, content_type=content_type,
+                               headers={"Authorization": f"Bearer {api.token}"})
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "name"
+    assert "\\u0000" in response.json()["detail"]
+
+
+def test_api_body_too_large_is_problem(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+
+    response = api.post("/customers", {"name": "x" * 2000, "email": "big@example.com"})
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+    assert "1,000 bytes" in response.json()["detail"]
