@@ -587,11 +587,15 @@ def _delivery_units(order: Order, current: dict[int, OrderLine],
         if not units:
             raise NothingToDeliver(f"Order {order.number} has nothing ready to hand over.")
         return units
+    # A repeated line is reported before an unknown one, as a receipt reports them.
+    given: set[int] = set()
     for index, wanted in enumerate(lines):
-        if wanted.line_id in units:
+        if wanted.line_id in given:
             raise ValidationFailed(
                 f"Line {wanted.line_id} is given twice. Give each line once, with all the "
                 "units to hand over from it.", field=f"lines[{index}].id")
+        given.add(wanted.line_id)
+    for index, wanted in enumerate(lines):
         if wanted.line_id not in current:
             raise NotFound(f"Line {wanted.line_id} is not on order {order.number}.",
                            field=f"lines[{index}].id")

@@ -67,6 +67,17 @@ def test_line_given_twice_rejected(api, customer, make_item):
     assert body["errors"] == [{"field": "lines[1].id", "message": body["detail"]}]
 
 
+def test_repeat_reported_before_unknown_line(api, customer, make_item):
+    make_item("X", on_hand=10)
+    order = order_create(api, customer, [("X", 10)], [pay("100.00")])
+    line_id = line_of(order, "X")["id"]
+
+    response = deliver(api, order["number"], [(line_id, 1), (999999, 1), (line_id, 1)])
+
+    body = assert_problem(response, 422, "validation_error")
+    assert body["errors"][0]["field"] == "lines[2].id"
+
+
 def test_hand_over_reduces_on_hand_once(api, customer, make_item):
     make_item("X", on_hand=100)
     order = order_create(api, customer, [("X", 3)], [pay("30.00")])
