@@ -54,6 +54,18 @@ def reject_nul(**texts: str | None) -> None:
                 field=field)
 
 
+def reject_repeated_lines(line_ids: list[int], units: str) -> None:
+    """Raise ValidationFailed naming the first line id given a second time; `units` says
+    what the line's units are for ("to hand over from it")."""
+    given: set[int] = set()
+    for index, line_id in enumerate(line_ids):
+        if line_id in given:
+            raise ValidationFailed(
+                f"Line {line_id} is given twice. Give each line once, with all the units "
+                f"{units}.", field=f"lines[{index}].id")
+        given.add(line_id)
+
+
 class NotFound(BackroomError):
     code = "not_found"
     status = 404

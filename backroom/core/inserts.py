@@ -18,8 +18,6 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, models, router
-from django.db.models import signals
-from django.db.models.base import ModelState
 
 from backroom.core import sql
 from backroom.core.bulk import json_element, json_value
@@ -77,8 +75,8 @@ def new_instance(model: type[ModelT], **values: Any) -> ModelT:
     if construction is None:
         return model(**values)
     defaults, later_defaults, relations, attnames = construction
-    instance = model.__new__(model)
-    state = instance._state = ModelState()
+    instance = sql.bare_instance(model)
+    state = instance._state
     data = instance.__dict__
     data.update(defaults)
     for attname, default in later_defaults:
@@ -111,10 +109,7 @@ def _construction(model: type[models.Model]) -> Construction | None:
     """Return what `new_instance` needs to build rows of `model`: the fixed defaults by
     attname, the defaults called for each row, the foreign keys' attnames by name and
     every attname; None if the model must be built by `Model.__init__`."""
-    if router.routers:
-        return None
-    if (model.__init__ is not models.Model.__init__
-            or signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model)):
+    if router.routers or not sql.plain_construction(model):
         return None
     defaults: dict[str, Any] = {}
     later_defaults: list[tuple[str, Callable[[], Any]]] = []

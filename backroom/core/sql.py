@@ -36,6 +36,7 @@ from django.db.models.base import ModelState
 from django.utils.dateparse import parse_datetime
 
 ModelT = TypeVar("ModelT", bound=models.Model)
+ResultT = TypeVar("ResultT")
 
 # (column index, function) for each column whose values are converted.
 Converters = tuple[tuple[int, Callable[[Any], Any]], ...]
@@ -74,43 +75,34 @@ def value_rows(sql: str, params: Sequence[Any],
 
 def execute(sql: str, params: Sequence[Any]) -> int:
     """Run a statement that returns no rows; return the number of rows it changed."""
-    db = connections[DEFAULT_DB_ALIAS]
-    if db.queries_logged or db.execute_wrappers:
-        with db.cursor() as cursor:
-            cursor.execute(sql, params)
-            return int(cursor.rowcount)
-    _check_usable(db)
-    with db.wrap_database_errors:
-        if db.vendor == "sqlite":
-            return int(db.connection.execute(_qmark(sql), params).rowcount)
-        with db.connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return int(cursor.rowcount)
+    return _run(sql, params, lambda cursor: int(cursor.rowcount))
 
 
 def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Run a statement that returns rows (a SELECT, or a write with RETURNING) and
     return them as the driver gives them."""
+    return _run(sql, params, lambda cursor: cursor.fetchall())
+
+
+def _run(sql: str, params: Sequence[Any], result: Callable[[Any], ResultT]) -> ResultT:
+    """Run `sql` and return `result` of its cursor, on the driver's cursor unless Django
+    records statements."""
     db = connections[DEFAULT_DB_ALIAS]
     if db.queries_logged or db.execute_wrappers:
         with db.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchall()
-    _check_usable(db)
-    with db.wrap_database_errors:
-        if db.vendor == "sqlite":
-            return db.connection.execute(_qmark(sql), params).fetchall()
-        with db.connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-
-
-def _check_usable(db: Any) -> None:
-    """Raise if the transaction must roll back, and connect if there is no connection,
-    as Django's cursor does."""
+            return result(cursor)
+    # The checks of Django's cursor: a transaction that must roll back runs nothing,
+    # and a closed connection opens again.
     db.validate_no_broken_transaction()
     if db.connection is None:
         db.ensure_connection()
+    with db.wrap_database_errors:
+        if db.vendor == "sqlite":
+            return result(db.connection.execute(_qmark(sql), params))
+        with db.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return result(cursor)
 
 
 @lru_cache(maxsize=2048)
@@ -178,24 +170,35 @@ def field(model: type[models.Model], name: str) -> models.Field:
     return found
 
 
-@cache
-def _plain_model(model: type[models.Model]) -> bool:
-    """Return whether rows of `model` can become instances without `Model.__init__`:
-    the model keeps Django's own construction and nothing listens to it."""
-    return (model.from_db.__func__ is models.Model.from_db.__func__  # type: ignore[attr-defined]
-            and model.__init__ is models.Model.__init__
+def plain_construction(model: type[models.Model]) -> bool:
+    """Return whether instances of `model` may be built without `Model.__init__`: the
+    model keeps Django's own constructor and no signal receiver follows it."""
+    return (model.__init__ is models.Model.__init__
             and not signals.pre_init.has_listeners(model)
             and not signals.post_init.has_listeners(model))
+
+
+def bare_instance(model: type[ModelT]) -> ModelT:
+    """Return an instance of `model` with a fresh state and no field set yet."""
+    instance = model.__new__(model)
+    instance._state = ModelState()
+    return instance
+
+
+@cache
+def _plain_model(model: type[models.Model]) -> bool:
+    """Return whether rows of `model` can become instances without `Model.from_db`."""
+    return (model.from_db.__func__ is models.Model.from_db.__func__  # type: ignore[attr-defined]
+            and plain_construction(model))
 
 
 def _instance(model: type[ModelT], alias: str, attnames: list[str],
               values: tuple[Any, ...]) -> ModelT:
     """Build an instance of a row, as `Model.from_db` does with every field loaded."""
-    instance = model.__new__(model)
+    instance = bare_instance(model)
     instance.__dict__.update(zip(attnames, values, strict=True))
-    state = instance._state = ModelState()
-    state.adding = False
-    state.db = alias
+    instance._state.adding = False
+    instance._state.db = alias
     return instance
 
 

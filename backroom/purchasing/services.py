@@ -18,7 +18,13 @@ from backroom.catalog.models import Item
 from backroom.catalog.selectors import item_buckets_of, item_get, vendor_get
 from backroom.core.audit import AuditLog
 from backroom.core.bulk import update_rows, update_values
-from backroom.core.errors import InvalidState, NotFound, OverReceipt, ValidationFailed
+from backroom.core.errors import (
+    InvalidState,
+    NotFound,
+    OverReceipt,
+    ValidationFailed,
+    reject_repeated_lines,
+)
 from backroom.core.inserts import insert_all, new_instance
 from backroom.core.models import StoreSettings
 from backroom.core.numbers import document_number, placeholder_number
@@ -470,13 +476,8 @@ def purchase_order_receive(*, user, number: str,
         [ids_value(line_ids), number], _PO_LINE_ITEMS_FIELDS)
     if not po_line_items:
         raise NotFound(f"Purchase order '{number}' not found; check the number.", field="number")
-    seen = set()
+    reject_repeated_lines([spec.line_id for spec in lines], "received on it")
     for index, spec in enumerate(lines):
-        if spec.line_id in seen:
-            raise ValidationFailed(
-                f"Line {spec.line_id} is given twice. Give each line once, with all the "
-                "units received on it.", field=f"lines[{index}].id")
-        seen.add(spec.line_id)
         if not isinstance(spec.quantity, int) or spec.quantity < 0:
             raise ValidationFailed(f"Quantity {spec.quantity} is invalid; give 0 or more.",
                                    field=f"lines[{index}].quantity")
@@ -493,7 +494,7 @@ def purchase_order_receive(*, user, number: str,
             "submitted PO can be received.", status=po.status)
     po_lines = {line.pk: line for line in model_rows(
         PurchaseOrderLine, '"purchase_order_id" = %s AND ' + ids_in('"id"'),
-        [po.pk, ids_value(seen)])}
+        [po.pk, ids_value(line_ids)])}
     tolerance = po_line_items[0][2]
     if tolerance is None:
         tolerance = StoreSettings.load().over_receipt_tolerance_percent

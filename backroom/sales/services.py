@@ -30,6 +30,7 @@ from backroom.core.errors import (
     NotFound,
     NothingToDeliver,
     ValidationFailed,
+    reject_repeated_lines,
 )
 from backroom.core.inserts import insert_all, new_instance
 from backroom.core.models import StoreSettings
@@ -588,21 +589,15 @@ def _delivery_units(order: Order, current: dict[int, OrderLine],
             raise NothingToDeliver(f"Order {order.number} has nothing ready to hand over.")
         return units
     # A repeated line is reported before an unknown one, as a receipt reports them.
-    given: set[int] = set()
-    for index, wanted in enumerate(lines):
-        if wanted.line_id in given:
-            raise ValidationFailed(
-                f"Line {wanted.line_id} is given twice. Give each line once, with all the "
-                "units to hand over from it.", field=f"lines[{index}].id")
-        given.add(wanted.line_id)
-    for index, wanted in enumerate(lines):
-        if wanted.line_id not in current:
-            raise NotFound(f"Line {wanted.line_id} is not on order {order.number}.",
+    reject_repeated_lines([spec.line_id for spec in lines], "to hand over from it")
+    for index, spec in enumerate(lines):
+        if spec.line_id not in current:
+            raise NotFound(f"Line {spec.line_id} is not on order {order.number}.",
                            field=f"lines[{index}].id")
-        if wanted.quantity < 1:
-            raise ValidationFailed(f"Quantity {wanted.quantity} is invalid; give 1 or more.",
+        if spec.quantity < 1:
+            raise ValidationFailed(f"Quantity {spec.quantity} is invalid; give 1 or more.",
                                    field=f"lines[{index}].quantity")
-        units[wanted.line_id] = wanted.quantity
+        units[spec.line_id] = spec.quantity
     if not units:
         raise NothingToDeliver(f"No lines given to hand over on order {order.number}.")
     return units
