@@ -86,15 +86,15 @@ def _update_sql(model: type[models.Model], fields: tuple[models.Field, ...], sou
     assert isinstance(pk_field, models.Field)
     assignments = ", ".join(f"{quote(str(field.column))} = {element(index, field)}"
                             for index, field in enumerate(fields, start=1))
-    sql = (f"UPDATE {table} SET {assignments} FROM {source} AS source "
-           f"WHERE {table}.{pk_column} = {element(0, pk_field)}")
+    statement = (f"UPDATE {table} SET {assignments} FROM {source} AS source "
+                 f"WHERE {table}.{pk_column} = {element(0, pk_field)}")
     with_keys = vendor == "postgresql" and isinstance(pk_field, models.IntegerField)
     if with_keys:
         # The keys again, as an array hidden from the planner, so it looks them up in
         # the primary key index. PostgreSQL 15 estimates the JSON rows at 100, and on
         # a table of a few thousand rows, such as the items, it scanned the whole table.
-        sql += f" AND {table}.{pk_column} = ANY((SELECT %s::bigint[])::bigint[])"
-    return sql, with_keys
+        statement += f" AND {table}.{pk_column} = ANY((SELECT %s::bigint[])::bigint[])"
+    return statement, with_keys
 
 
 def _update_case(model: type[models.Model], fields: list[models.Field],

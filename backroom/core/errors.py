@@ -55,8 +55,8 @@ def reject_nul(**texts: str | None) -> None:
 
 
 def reject_repeated_lines(line_ids: list[int], units: str) -> None:
-    """Raise ValidationFailed naming the first line id given a second time; `units` says
-    what the line's units are for ("to hand over from it")."""
+    """Raise ValidationFailed naming the first line id given a second time. `units`
+    completes the message with what the line's units are for ("to hand over from it")."""
     given: set[int] = set()
     for index, line_id in enumerate(line_ids):
         if line_id in given:

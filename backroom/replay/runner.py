@@ -403,7 +403,7 @@ class Replay:
 
     def _run_due(self, until: datetime.datetime, deadline: float | None = None) -> None:
         """Carry out every scheduled event up to `until`, in time order, in the caller's
-        transaction; with a `deadline` (a time.monotonic() value), stop after the event
+        transaction. With a `deadline` (a time.monotonic() value), stop after the event
         that passes it."""
         while self.queue and self.queue[0].at <= until:
             event = heapq.heappop(self.queue)

@@ -90,8 +90,8 @@ def guarded(request: HttpRequest, action: str, call: Callable[[Any], Result],
 
 def _run(request: HttpRequest, call: Callable[[Any], Result], user: Any) -> Result:
     """Call a service; a deadlock, lock timeout or race caught by a constraint becomes
-    ConcurrentUpdate, so the screen asks to retry instead of failing, and a lost
-    database connection becomes DatabaseUnavailable, which asks to check first."""
+    ConcurrentUpdate, so the screen offers a retry instead of failing. A lost database
+    connection becomes DatabaseUnavailable, whose message tells to check before retrying."""
     try:
         return call(user)
     except (DatabaseError, InterfaceError) as error:
