@@ -8,7 +8,10 @@ send clears the mark again and is logged.
 """
 
 import logging
+import os
+import queue
 import threading
+import time
 from collections.abc import Iterable
 from decimal import Decimal
 from functools import partial
@@ -58,32 +61,92 @@ def _notifiable_customer_ids(customer_ids: set[int]) -> set[int]:
         [ids_value(customer_ids)], [None])}
 
 
-_senders: list[threading.Thread] = []
+class _Sender:
+    """One thread per process that sends, in turn, the ready notices of committed changes.
+
+    It keeps its database connection between batches. It closes the connection and
+    ends when no batch has come for `IDLE_SECONDS`, or once the batches handed over
+    before a `wait` are sent. A thread and a new connection for every receipt cost
+    the clerk's process more than the notices themselves.
+    """
+
+    IDLE_SECONDS = 30.0
+    # A connection idle for longer is checked before use: the database may have dropped it.
+    CHECK_AFTER_SECONDS = 5.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[list[int] | threading.Event] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, item: "list[int] | threading.Event") -> None:
+        with self._lock:
+            self._queue.put(item)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="ready-notices",
+                                                daemon=True)
+                self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until every batch handed over so far is sent and the thread has closed its
+        connection; return False if `timeout` ran out first."""
+        with self._lock:
+            if self._thread is None:
+                return True
+        done = threading.Event()
+        self.submit(done)
+        return done.wait(timeout)
+
+    def forget(self) -> None:
+        """Drop the thread and the batches of the parent process (in a forked child)."""
+        self._lock = threading.Lock()
+        self._queue = queue.SimpleQueue()
+        self._thread = None
+
+    def _run(self) -> None:
+        last_used = time.monotonic()
+        while True:
+            try:
+                item = self._queue.get(timeout=self.IDLE_SECONDS)
+            except queue.Empty:
+                item = None
+            if item is None or isinstance(item, threading.Event):
+                connection.close()
+                with self._lock:
+                    ended = self._queue.empty()
+                    if ended:
+                        self._thread = None
+                if item is not None:
+                    item.set()
+                if ended:
+                    return
+                continue
+            if (time.monotonic() - last_used > self.CHECK_AFTER_SECONDS
+                    and connection.connection is not None and not connection.is_usable()):
+                connection.close()
+            try:
+                ready_notices_send(item)
+            except Exception:
+                logger.exception("sending ready notices for orders %s failed", item)
+                connection.close()
+            last_used = time.monotonic()
+
+
+_sender = _Sender()
+os.register_at_fork(after_in_child=_sender.forget)
 
 
 def _ready_notices_dispatch(order_ids: list[int]) -> None:
     if not getattr(settings, "BACKROOM_NOTICES_IN_BACKGROUND", True):
         ready_notices_send(order_ids)
         return
-    sender = threading.Thread(target=_send_in_thread, args=(order_ids,),
-                              name="ready-notices", daemon=True)
-    _senders.append(sender)
-    sender.start()
+    _sender.submit(order_ids)
 
 
-def _send_in_thread(order_ids: list[int]) -> None:
-    try:
-        ready_notices_send(order_ids)
-    except Exception:
-        logger.exception("sending ready notices for %d orders failed", len(order_ids))
-    finally:
-        connection.close()
-
-
-def ready_notices_wait(timeout: float | None = None) -> None:
-    """Wait for the ready notices sent in the background (before a process exits)."""
-    while _senders:
-        _senders.pop().join(timeout)
+def ready_notices_wait(timeout: float | None = None) -> bool:
+    """Wait for the ready notices sent in the background (before a process exits); return
+    False if `timeout` ran out first."""
+    return _sender.wait(timeout)
 
 
 def ready_notices_send(order_ids: list[int]) -> int:

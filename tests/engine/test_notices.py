@@ -1,12 +1,16 @@
 """Ready notices and reminders, sent to a real SMTP server on loopback."""
 
+import logging
 import socket
+import threading
+import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
+from django.db import connection
 from django.utils import timezone
 
 from backroom.core.models import Event
@@ -16,6 +20,7 @@ from backroom.purchasing.services import (
     purchase_order_receive,
     purchase_order_submit,
 )
+from backroom.sales import notices
 from backroom.sales.models import Order
 from backroom.sales.notices import ready_notices_wait, ready_reminders_send
 from backroom.sales.payments import PaymentInput
@@ -164,3 +169,64 @@ def test_notices_sent_from_background_thread(owner, customer, scarf, inbox, sett
     assert order.notified_at is not None
     assert len(inbox.messages) == 1
     assert Event.objects.filter(order=order, action="customer_notified").count() == 1
+
+
+def sender_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "ready-notices"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sender_one_thread_ends_when_idle(
+        owner, customer, scarf, inbox, settings, caplog, monkeypatch):
+    settings.BACKROOM_NOTICES_IN_BACKGROUND = True
+    monkeypatch.setattr(notices._Sender, "IDLE_SECONDS", 0.5)
+    caplog.set_level(logging.INFO, logger="backroom.sales.notices")
+    first = back_order_scarf(owner, customer)
+    receive_scarf(owner)
+    second = back_order_scarf(owner, customer)
+    receive_scarf(owner)
+
+    deadline = time.monotonic() + 30
+    while sender_threads() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert sender_threads() == []
+    sent = [record for record in caplog.records if record.msg.startswith("sent ready notice")]
+    assert [record.args for record in sent] == [(first.number,), (second.number,)]
+    assert len({record.thread for record in sent}) == 1
+    assert len(inbox.messages) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sender_replaces_dropped_connection(
+        owner, customer, scarf, inbox, settings, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("only a database server can drop a connection")
+    import psycopg
+
+    settings.BACKROOM_NOTICES_IN_BACKGROUND = True
+    monkeypatch.setattr(notices._Sender, "CHECK_AFTER_SECONDS", 0.0)
+    back_order_scarf(owner, customer)
+    receive_scarf(owner)
+    deadline = time.monotonic() + 30
+    while not inbox.messages and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(inbox.messages) == 1
+    ours = connection.connection.info.backend_pid
+    database = connection.settings_dict
+    with psycopg.connect(host=database["HOST"], port=database["PORT"] or 5432,
+                         user=database["USER"], dbname=database["NAME"],
+                         autocommit=True) as admin:
+        dropped = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid NOT IN (%s, pg_backend_pid())",
+            [ours]).fetchall()
+    assert dropped == [(True,)]
+
+    order = back_order_scarf(owner, customer)
+    receive_scarf(owner)
+    assert ready_notices_wait(timeout=30)
+
+    assert len(inbox.messages) == 2
+    order.refresh_from_db()
+    assert order.notified_at is not None
