@@ -44,7 +44,7 @@ class AuditLog:
             return
         at = connection.ops.adapt_datetimefield_value(timezone.now())
         user_id = self.user.pk if self.user is not None else None
-        sql.execute(_insert_sql(connection.vendor),
+        sql.write(_insert_sql(connection.vendor),
                     [at, user_id, json.dumps(self.events, default=_decimal_text)])
         self.events = []
 

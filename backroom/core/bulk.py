@@ -37,7 +37,7 @@ def update_values(model: type[models.Model], fields: Sequence[str],
     rows = [list(row) for row in zip(pks, *prepared, strict=True)]
     if len(rows) == 1:
         # Most calls write one row, which needs no JSON on either side.
-        sql.execute(_update_one_sql(model, tuple(concrete)), [*rows[0][1:], rows[0][0]])
+        sql.write(_update_one_sql(model, tuple(concrete)), [*rows[0][1:], rows[0][0]])
         return
     if connection.vendor == "postgresql":
         _update_from_json(model, concrete, rows, "json_array_elements(%s::json)")
@@ -53,7 +53,7 @@ def _update_from_json(model: type[models.Model], fields: list[models.Field],
     params = [json.dumps(rows, default=json_value)]
     if with_keys:
         params.append("{" + ",".join(str(int(row[0])) for row in rows) + "}")
-    sql.execute(statement, params)
+    sql.write(statement, params)
 
 
 @cache
@@ -225,9 +225,9 @@ def _insert_from_json(model: type[models.Model], fields: list[models.Field],
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(field.column)) for field in fields)
     values = ", ".join(json_element(index, field) for index, field in enumerate(fields))
-    sql.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
-                f"SELECT {values} FROM json_array_elements(%s::json) AS source",
-                [json.dumps(rows, default=json_value)])
+    sql.write(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
+              f"SELECT {values} FROM json_array_elements(%s::json) AS source",
+              [json.dumps(rows, default=json_value)])
 
 
 def json_element(index: int, field: models.Field) -> str:

@@ -21,6 +21,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, models, router
 
 from backroom.core import sql
 from backroom.core.bulk import json_element, json_value
+from backroom.core.numbers import NUMBER_OFFSET, document_number, placeholder_number
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
@@ -48,8 +49,8 @@ def insert_all(model: type[models.Model], rows: Sequence[models.Model]) -> None:
         # One JSON parameter: psycopg splits a statement at each of its placeholders
         # in Python, which for hundreds of them costs more than the INSERT.
         values = [_row_values(row, fields, adapters) for row in rows]
-        _keys_set(rows, sql.fetch_all(_json_insert_sql(model),
-                                      [json.dumps(values, default=json_value)]))
+        _keys_set(rows, sql.write_returning(_json_insert_sql(model),
+                                            [json.dumps(values, default=json_value)]))
         return
     for start in range(0, len(rows), per_statement):
         batch = rows[start:start + per_statement]
@@ -58,6 +59,59 @@ def insert_all(model: type[models.Model], rows: Sequence[models.Model]) -> None:
             f"INSERT INTO {table} ({columns}) VALUES "
             f"{', '.join([placeholder] * len(batch))} "
             f"RETURNING {quote(str(meta.pk.column))}", params))
+
+
+def insert_numbered(model: type[models.Model], row: models.Model, prefix: str) -> None:
+    """Insert `row`, an unsaved instance of `model`, with the document number that its key
+    gives after `prefix`, and set both on it.
+
+    On PostgreSQL the key is drawn from the table's sequence in the INSERT
+    itself, so one statement writes the row with its number. Elsewhere the row
+    goes in with a stand-in number that an UPDATE then replaces.
+    """
+    if connection.vendor == "postgresql":
+        fields = _numbered_fields(model)
+        adapters = [_adapter(field) for field in fields]
+        [(pk,)] = sql.write_returning(_numbered_insert_sql(model), [
+            prefix, json.dumps([_row_values(row, fields, adapters)], default=json_value)])
+        row.pk = pk
+        row._state.adding = False
+        row._state.db = connection.alias
+    else:
+        row.number = placeholder_number()  # type: ignore[attr-defined]
+        insert_all(model, [row])
+        sql.execute(_number_update_sql(model), [document_number(prefix, row.pk), row.pk])
+    row.number = document_number(prefix, row.pk)  # type: ignore[attr-defined]
+
+
+@cache
+def _numbered_fields(model: type[models.Model]) -> list[models.Field]:
+    return [field for field in _insert_fields(model) if field.name != "number"]
+
+
+@cache
+def _numbered_insert_sql(model: type[models.Model]) -> str:
+    """Return the PostgreSQL INSERT of one row from a JSON array, with its key taken from
+    the key's sequence and its number made from the key. Parameters: the prefix, the
+    JSON array."""
+    quote = connection.ops.quote_name
+    fields = _numbered_fields(model)
+    table = str(model._meta.db_table)
+    key = str(model._meta.pk.column)
+    values = ", ".join(json_element(index, field) for index, field in enumerate(fields))
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    return (f"INSERT INTO {quote(table)} ({quote(key)}, {columns}, {quote('number')}) "
+            f"SELECT next_key.value, {values}, %s || (next_key.value + {NUMBER_OFFSET}) "
+            f"FROM json_array_elements(%s::json) AS source(value), "
+            f"(SELECT nextval(pg_get_serial_sequence('{quote(table)}', '{key}')) AS value) "
+            f"AS next_key RETURNING {quote(key)}")
+
+
+@cache
+def _number_update_sql(model: type[models.Model]) -> str:
+    quote = connection.ops.quote_name
+    return (f"UPDATE {quote(model._meta.db_table)} SET {quote('number')} = %s "
+            f"WHERE {quote(str(model._meta.pk.column))} = %s")
 
 
 def new_instance(model: type[ModelT], **values: Any) -> ModelT:

@@ -25,7 +25,9 @@ import datetime
 import decimal
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache, lru_cache
 from typing import Any, TypeVar
 
@@ -37,6 +39,7 @@ from django.utils.dateparse import parse_datetime
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 ResultT = TypeVar("ResultT")
+ChildT = TypeVar("ChildT", bound=models.Model)
 
 # (column index, function) for each column whose values are converted.
 Converters = tuple[tuple[int, Callable[[Any], Any]], ...]
@@ -59,6 +62,45 @@ def model_rows(model: type[ModelT], where: str, params: Sequence[Any], *,
         return [_instance(model, alias, attnames, _convert(row, converters)) for row in rows]
     from_db = model.from_db
     return [from_db(alias, attnames, _convert(row, converters)) for row in rows]
+
+
+def model_rows_with_children(
+        model: type[ModelT], child: type[ChildT], link: str, where: str,
+        params: Sequence[Any], *, child_on: str = "", child_order_by: str = "",
+        lock: bool = False) -> list[tuple[ModelT, list[ChildT]]]:
+    """Return the rows of `model` matching `where`, each with its rows of `child`, read
+    with one statement.
+
+    `link` is the column of `child` that refers to `model`'s key. `where`,
+    `child_on` and `child_order_by` name their columns with the table
+    (`"sales_order"."number"`). `child_on` keeps only the child rows it matches,
+    and children come in `child_order_by` order, else by key. `params` are those of
+    `child_on`, then those of `where`. With `lock`, the rows of `model` are locked,
+    not those of `child`.
+    """
+    sql = _join_sql(model, child, link, where, child_on, child_order_by,
+                    lock and connection.features.has_select_for_update, connection.vendor)
+    attnames, converters = _model_converters(model, connection.vendor)
+    child_attnames, child_converters = _model_converters(child, connection.vendor)
+    width = len(attnames)
+    alias = connection.alias
+    found: dict[Any, tuple[ModelT, list[ChildT]]] = {}
+    for row in fetch_all(sql, params):
+        key = row[0]
+        if key not in found:
+            found[key] = (_built(model, alias, attnames, _convert(row[:width], converters)),
+                          [])
+        if row[width] is not None:
+            found[key][1].append(_built(child, alias, child_attnames,
+                                        _convert(row[width:], child_converters)))
+    return list(found.values())
+
+
+def _built(model: type[ModelT], alias: str, attnames: list[str],
+           values: tuple[Any, ...]) -> ModelT:
+    if _plain_model(model):
+        return _instance(model, alias, attnames, values)
+    return model.from_db(alias, attnames, values)
 
 
 def value_rows(sql: str, params: Sequence[Any],
@@ -87,8 +129,13 @@ def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
 def _run(sql: str, params: Sequence[Any], result: Callable[[Any], ResultT]) -> ResultT:
     """Run `sql` and return `result` of its cursor, on the driver's cursor unless Django
     records statements."""
+    if _pending.writes:
+        _writes_send()
     db = connections[DEFAULT_DB_ALIAS]
-    if db.queries_logged or db.execute_wrappers:
+    wrappers = db.execute_wrappers
+    # The wrapper of `writes_together` alone does not need Django's cursor.
+    if db.queries_logged or (wrappers and (len(wrappers) > 1
+                                           or wrappers[0] is not _writes_send_first)):
         with db.cursor() as cursor:
             cursor.execute(sql, params)
             return result(cursor)
@@ -103,6 +150,112 @@ def _run(sql: str, params: Sequence[Any], result: Callable[[Any], ResultT]) -> R
         with db.connection.cursor() as cursor:
             cursor.execute(sql, params)
             return result(cursor)
+
+
+class _PendingWrites(threading.local):
+    """The writes held back by `writes_together` in this thread, or None outside it."""
+
+    writes: list[tuple[str, str, Sequence[Any]]] | None = None
+
+
+_pending = _PendingWrites()
+
+
+@contextmanager
+def writes_together() -> Iterator[None]:
+    """Send the writes given to `write` in the block as one statement, on PostgreSQL.
+
+    Each write becomes a data-modifying WITH clause of the next, which saves a
+    round trip to the server per write. The writes of one statement all see
+    the rows as they were before it, so each must be a blind INSERT or UPDATE
+    (values given, rows chosen by key), and two writes to one table go in
+    separate statements. Any other statement, ORM queries included, sends the
+    held writes first, so its results include them. On an exception the held writes are
+    dropped, as the transaction rolls back. Elsewhere than on PostgreSQL the
+    writes run when they are given.
+    """
+    if _pending.writes is not None or connection.vendor != "postgresql":
+        yield
+        return
+    _pending.writes = []
+    try:
+        with connection.execute_wrapper(_writes_send_first):
+            yield
+    except BaseException:
+        _pending.writes = None
+        raise
+    try:
+        _writes_send()
+    finally:
+        _pending.writes = None
+
+
+def _writes_send_first(execute: Callable[..., Any], sql: str, params: Any, many: bool,
+                       context: dict[str, Any]) -> Any:
+    """Send the held writes before a statement that goes through Django's cursor."""
+    if _pending.writes:
+        _writes_send()
+    return execute(sql, params, many, context)
+
+
+def write(sql: str, params: Sequence[Any]) -> None:
+    """Run a blind INSERT or UPDATE, or hold it back inside `writes_together`."""
+    writes = _pending.writes
+    if writes is None:
+        execute(sql, params)
+        return
+    table = _written_table(sql)
+    if table is None:
+        execute(sql, params)
+        return
+    if any(held == table for held, _, _ in writes):
+        _writes_send()
+    writes.append((table, sql, params))
+
+
+def write_returning(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Run a blind INSERT or UPDATE with RETURNING and return its rows. Inside
+    `writes_together`, the writes held back go in the same statement."""
+    writes = _pending.writes
+    table = _written_table(sql)
+    if not writes or table is None or any(held == table for held, _, _ in writes):
+        return fetch_all(sql, params)
+    held = list(writes)
+    writes.clear()
+    text, earlier_params = _with_clauses(held)
+    return fetch_all(f"{text} {sql}", [*earlier_params, *params])
+
+
+def _with_clauses(writes: list[tuple[str, str, Sequence[Any]]]) -> tuple[str, list[Any]]:
+    """Return the WITH clause of these writes and its parameters."""
+    clauses = [f'"write_{index}" AS ({statement})'
+               for index, (_, statement, _) in enumerate(writes)]
+    return "WITH " + ", ".join(clauses), [value for _, _, each in writes for value in each]
+
+
+def _writes_send() -> None:
+    """Send the held writes as one statement and empty the list."""
+    writes = _pending.writes
+    if not writes:
+        return
+    held = list(writes)
+    writes.clear()
+    *earlier, (_, last, last_params) = held
+    if not earlier:
+        execute(last, last_params)
+        return
+    text, params = _with_clauses(earlier)
+    execute(f"{text} {last}", [*params, *last_params])
+
+
+@lru_cache(maxsize=256)
+def _written_table(sql: str) -> str | None:
+    """Return the quoted table of an INSERT or UPDATE statement, or None for others."""
+    matched = _WRITE_TARGET.match(sql)
+    return matched.group(1) if matched else None
+
+
+_WRITE_TARGET = re.compile(r'\s*(?:UPDATE|INSERT INTO)\s+("[^"]+")')
 
 
 @lru_cache(maxsize=2048)
@@ -220,6 +373,28 @@ def _select_sql(model: type[models.Model], where: str, order_by: str, lock: bool
     if order_by:
         sql += f" ORDER BY {order_by}"
     return sql + (" FOR UPDATE" if lock else "")
+
+
+@cache
+def _join_sql(model: type[models.Model], child: type[models.Model], link: str, where: str,
+              child_on: str, child_order_by: str, lock: bool, vendor: str) -> str:
+    # Each row's first column of each table is its key: a missing child leaves it NULL.
+    assert model._meta.concrete_fields[0] is model._meta.pk
+    assert child._meta.concrete_fields[0] is child._meta.pk
+    quote = connection.ops.quote_name
+    table, child_table = quote(model._meta.db_table), quote(child._meta.db_table)
+    columns = ", ".join(f"{table}.{quote(str(field.column))}"
+                        for field in model._meta.concrete_fields)
+    child_columns = ", ".join(f"{child_table}.{quote(str(field.column))}"
+                              for field in child._meta.concrete_fields)
+    key = quote(str(model._meta.pk.column))
+    sql = (f"SELECT {columns}, {child_columns} FROM {table} LEFT OUTER JOIN {child_table} "
+           f"ON {child_table}.{quote(link)} = {table}.{key}")
+    if child_on:
+        sql += f" AND {child_on}"
+    child_key = f"{child_table}.{quote(str(child._meta.pk.column))}"
+    sql += f" WHERE {where} ORDER BY {table}.{key}, {child_order_by or child_key}"
+    return sql + (f" FOR UPDATE OF {table}" if lock else "")
 
 
 @cache

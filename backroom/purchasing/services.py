@@ -25,9 +25,8 @@ from backroom.core.errors import (
     ValidationFailed,
     reject_repeated_lines,
 )
-from backroom.core.inserts import insert_all, new_instance
+from backroom.core.inserts import insert_all, insert_numbered, new_instance
 from backroom.core.models import StoreSettings
-from backroom.core.numbers import document_number, placeholder_number
 from backroom.core.sql import (
     execute,
     field,
@@ -36,6 +35,7 @@ from backroom.core.sql import (
     ids_value,
     model_rows,
     value_rows,
+    writes_together,
 )
 from backroom.purchasing.coverage import request_reopen
 from backroom.purchasing.locks import lock_purchase_order
@@ -189,7 +189,6 @@ VENDOR_OPEN_REQUESTS = (
 # Items of those requests, as a condition on "catalog_item".
 VENDOR_OPEN_REQUEST_ITEMS = (
     f'"id" IN (SELECT "item_id" FROM "purchasing_purchaserequest" WHERE {VENDOR_OPEN_REQUESTS})')
-PO_NUMBER_SET = 'UPDATE "purchasing_purchaseorder" SET "number" = %s WHERE "id" = %s'
 
 
 @transaction.atomic
@@ -218,11 +217,9 @@ def purchase_order_create(*, user, vendor: str, include_purchase_requests: bool 
                               of_vendor)
 
     po = new_instance(
-        PurchaseOrder, number=placeholder_number(), vendor=vendor_row, expected_date=expected_date,
+        PurchaseOrder, vendor=vendor_row, expected_date=expected_date,
         created_by=user if user is not None and user.is_authenticated else None)
-    insert_all(PurchaseOrder, [po])
-    po.number = document_number("PO-", po.pk)
-    execute(PO_NUMBER_SET, [po.number, po.pk])
+    insert_numbered(PurchaseOrder, po, "PO-")
 
     quantities: dict[int, int] = defaultdict(int)
     costs: dict[int, Decimal] = {}
@@ -251,13 +248,14 @@ def purchase_order_create(*, user, vendor: str, include_purchase_requests: bool 
             audit.add("request_on_purchase_order", order=request.order_id,
                       item=request.item_id, purchase_order=po, request=request.pk,
                       quantity=request.quantity, number=po.number)
-    update_rows(PurchaseRequest, requests,
-                ["vendor", "status", "po_line", "needs_ordering", "updated_at"])
-    audit.add("purchase_order_created", purchase_order=po, vendor=vendor_row.code,
-              lines=[{"sku": items[item_id].sku, "quantity": line.quantity}
-                     for item_id, line in po_lines.items()],
-              requests=len(requests))
-    audit.flush()
+    with writes_together():
+        update_rows(PurchaseRequest, requests,
+                    ["vendor", "status", "po_line", "needs_ordering", "updated_at"])
+        audit.add("purchase_order_created", purchase_order=po, vendor=vendor_row.code,
+                  lines=[{"sku": items[item_id].sku, "quantity": line.quantity}
+                         for item_id, line in po_lines.items()],
+                  requests=len(requests))
+        audit.flush()
     return po
 
 
@@ -455,7 +453,6 @@ PO_LINE_ITEMS = """
     WHERE "purchasing_purchaseorder"."number" = %s
 """
 _PO_LINE_ITEMS_FIELDS = (None, None, field(StoreSettings, "over_receipt_tolerance_percent"))
-RECEIPT_NUMBER_SET = 'UPDATE "purchasing_receipt" SET "number" = %s WHERE "id" = %s'
 
 
 @transaction.atomic
@@ -517,28 +514,27 @@ def purchase_order_receive(*, user, number: str,
                 field=f"lines[{index}].quantity", line=po_line.pk, ordered=po_line.quantity,
                 received=po_line.received, limit=limit)
 
-    receipt = Receipt(
-        number=placeholder_number(), purchase_order=po,
-        user=user if user is not None and user.is_authenticated else None)
-    insert_all(Receipt, [receipt])
-    receipt.number = document_number("R-", receipt.pk)
-    execute(RECEIPT_NUMBER_SET, [receipt.number, receipt.pk])
+    with writes_together():
+        receipt = new_instance(
+            Receipt, purchase_order=po,
+            user=user if user is not None and user.is_authenticated else None)
+        insert_numbered(Receipt, receipt, "R-")
 
-    audit = AuditLog(user)
-    _lines_receive(po, [(po_lines[spec.line_id], spec.quantity) for spec in lines
-                        if spec.quantity], items, receipt, audit)
-    for spec in lines:
-        if spec.close_short:
-            _close_short(po, po_lines[spec.line_id], audit)
-    insert_all(ReceiptLine, [
-        new_instance(ReceiptLine, receipt=receipt, po_line=po_lines[spec.line_id],
-                    item=items[po_lines[spec.line_id].item_id], quantity=spec.quantity,
-                    closed_short=spec.close_short)
-        for spec in lines
-    ])
-    _po_status_refresh(po)
-    audit.add("receipt_created", purchase_order=po, receipt=receipt.number)
-    audit.flush()
+        audit = AuditLog(user)
+        _lines_receive(po, [(po_lines[spec.line_id], spec.quantity) for spec in lines
+                            if spec.quantity], items, receipt, audit)
+        for spec in lines:
+            if spec.close_short:
+                _close_short(po, po_lines[spec.line_id], audit)
+        insert_all(ReceiptLine, [
+            new_instance(ReceiptLine, receipt=receipt, po_line=po_lines[spec.line_id],
+                        item=items[po_lines[spec.line_id].item_id], quantity=spec.quantity,
+                        closed_short=spec.close_short)
+            for spec in lines
+        ])
+        _po_status_refresh(po)
+        audit.add("receipt_created", purchase_order=po, receipt=receipt.number)
+        audit.flush()
     return receipt
 
 

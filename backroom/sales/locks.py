@@ -3,8 +3,8 @@
 from collections.abc import Iterable
 
 from backroom.core.errors import NotFound
-from backroom.core.sql import ids_in, ids_value, model_rows, value_rows
-from backroom.sales.models import Order
+from backroom.core.sql import ids_in, ids_value, model_rows, model_rows_with_children, value_rows
+from backroom.sales.models import Order, OrderLine
 
 ORDER_ID_BY_NUMBER = 'SELECT "id" FROM "sales_order" WHERE "number" = %s'
 
@@ -24,6 +24,17 @@ def lock_order_by_number(number: str) -> Order:
     if not orders:
         raise _order_not_found(number)
     return orders[0]
+
+
+def lock_order_with_lines(number: str) -> tuple[Order, list[OrderLine]]:
+    """Lock the order with this number and return it and its lines in position order, all
+    freshly read, or raise NotFound."""
+    found = model_rows_with_children(
+        Order, OrderLine, "order_id", '"sales_order"."number" = %s', [number],
+        child_order_by='"sales_orderline"."position"', lock=True)
+    if not found:
+        raise _order_not_found(number)
+    return found[0]
 
 
 def order_id_of(number: str) -> int:

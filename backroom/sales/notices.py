@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from backroom.core.audit import AuditLog
-from backroom.core.sql import execute, field, ids_in, ids_value, value_rows
+from backroom.core.sql import fetch_all, field, ids_in, ids_value, value_rows
 from backroom.customers.models import Customer
 from backroom.sales.models import Order
 
@@ -36,29 +36,34 @@ def can_notify(order: Order, customer: Customer | None = None) -> bool:
     return bool(customer.email) and customer.notify and not customer.is_walk_in
 
 
+# Sets the notice time of the orders among the ids whose customer accepts e-mail
+# (as `can_notify` decides) and returns their ids. Parameters: the time, the ids.
+ORDERS_NOTIFIED_SET = """
+    UPDATE "sales_order" SET "notified_at" = %s
+    WHERE {ids_in} AND EXISTS (
+        SELECT 1 FROM "customers_customer"
+        WHERE "customers_customer"."id" = "sales_order"."customer_id"
+            AND "customers_customer"."email" <> '' AND "customers_customer"."notify"
+            AND NOT "customers_customer"."is_walk_in")
+    RETURNING "id"
+"""
+
+
 def ready_notices_schedule(orders: Iterable[Order]) -> None:
     """Mark orders that just turned ready as notified and send their e-mail after commit."""
     now = timezone.now()
     orders = [order for order in orders if order.notified_at is None]
     if not orders:
         return
-    notified = _notifiable_customer_ids({order.customer_id for order in orders})
-    due = [order for order in orders if order.customer_id in notified]
+    notified = {order_id for order_id, in fetch_all(
+        ORDERS_NOTIFIED_SET.format(ids_in=ids_in('"id"')),
+        [connection.ops.adapt_datetimefield_value(now), ids_value(order.pk for order in orders)])}
+    due = [order for order in orders if order.pk in notified]
     if not due:
         return
-    execute('UPDATE "sales_order" SET "notified_at" = %s WHERE ' + ids_in('"id"'),
-            [connection.ops.adapt_datetimefield_value(now), ids_value(order.pk for order in due)])
     for order in due:
         order.notified_at = now
     transaction.on_commit(partial(_ready_notices_dispatch, [order.pk for order in due]))
-
-
-def _notifiable_customer_ids(customer_ids: set[int]) -> set[int]:
-    """Return those of the customers that `can_notify` accepts."""
-    return {customer_id for customer_id, in value_rows(
-        'SELECT "id" FROM "customers_customer" WHERE ' + ids_in('"id"')
-        + ' AND "email" <> \'\' AND "notify" AND NOT "is_walk_in"',
-        [ids_value(customer_ids)], [None])}
 
 
 class _Sender:

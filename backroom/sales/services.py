@@ -36,12 +36,19 @@ from backroom.core.inserts import insert_all, new_instance
 from backroom.core.models import StoreSettings
 from backroom.core.money import MAX_AMOUNT, ZERO, percent_of
 from backroom.core.numbers import document_number, placeholder_number
-from backroom.core.sql import execute, id_fits, model_rows, texts_in, texts_value
+from backroom.core.sql import (
+    execute,
+    id_fits,
+    model_rows,
+    texts_in,
+    texts_value,
+    writes_together,
+)
 from backroom.customers.models import Customer
 from backroom.customers.services import walk_in_customer
 from backroom.purchasing.coverage import requests_cover, requests_uncover
 from backroom.purchasing.models import PurchaseRequest
-from backroom.sales.locks import lock_order_by_number, order_id_of
+from backroom.sales.locks import lock_order_by_number, lock_order_with_lines, order_id_of
 from backroom.sales.models import Order, OrderLine, OrderStatus, OrderType
 from backroom.sales.payments import PaymentInput, payments_take, refund_issue
 from backroom.sales.totals import (
@@ -92,27 +99,28 @@ def order_create(*, user, order_type: str, customer_id: int | None, lines: list[
     # lines are decided on the counters read here.
     skus = {spec.sku for spec in lines if spec.sku}
     known = {item.sku: item for item in _items_by_sku(skus, lock=not hold)}
-    order = new_instance(
-        Order, number=placeholder_number(), type=order_type, customer=customer,
-        created_by=user if user is not None and user.is_authenticated else None)
-    insert_all(Order, [order])
-    order.number = document_number("", order.pk)
-    line_rows = [
-        _line_build(user, order, spec, position, store, f"lines[{position - 1}]", known)
-        for position, spec in enumerate(lines, start=1)
-    ]
-    audit = AuditLog(user)
-    if hold:
-        insert_all(OrderLine, line_rows)
-        _created_audit(audit, order, customer, line_rows)
-        audit.add("order_held", order=order)
-        order_sync([order], {order.pk: line_rows}, paid={}, also_save=["number"])
-    else:
-        items = {item.pk: item for item in known.values()}
-        items.update((line.item.pk, line.item) for line in line_rows)
-        _finalize(user, order, line_rows, payments, store, audit, items=items,
-                  new_lines=True, created_for=customer)
-    audit.flush()
+    with writes_together():
+        order = new_instance(
+            Order, number=placeholder_number(), type=order_type, customer=customer,
+            created_by=user if user is not None and user.is_authenticated else None)
+        insert_all(Order, [order])
+        order.number = document_number("", order.pk)
+        line_rows = [
+            _line_build(user, order, spec, position, store, f"lines[{position - 1}]", known)
+            for position, spec in enumerate(lines, start=1)
+        ]
+        audit = AuditLog(user)
+        if hold:
+            insert_all(OrderLine, line_rows)
+            _created_audit(audit, order, customer, line_rows)
+            audit.add("order_held", order=order)
+            order_sync([order], {order.pk: line_rows}, paid={}, also_save=["number"])
+        else:
+            items = {item.pk: item for item in known.values()}
+            items.update((line.item.pk, line.item) for line in line_rows)
+            _finalize(user, order, line_rows, payments, store, audit, items=items,
+                      new_lines=True, created_for=customer)
+        audit.flush()
     return order
 
 
@@ -125,13 +133,12 @@ def _created_audit(audit: AuditLog, order: Order, customer: Customer,
 @transaction.atomic
 def order_finalize(*, user, number: str, payments: list[PaymentInput]) -> Order:
     """Finalize an order on hold: decide every line, take the payments."""
-    order, items = _order_and_items_locked(number)
+    order, lines, items = _order_lines_items_locked(number)
     if order.voided_at is not None:
         raise InvalidState(f"Order {order.number} is voided; it cannot be finalized.")
     if order.finalized_at is not None:
         raise InvalidState(f"Order {order.number} is already finalized.")
     _customer_for(order.type, order.customer_id, finalizing=True)
-    lines = _lines_of(order.pk)
     for line in lines:
         line.item = items[line.item_id]
     audit = AuditLog(user)
@@ -519,9 +526,9 @@ class DeliverLine:
 def order_deliver(*, user, number: str, lines: list[DeliverLine] | None = None,
                   payments: list[PaymentInput] | None = None) -> Order:
     """Hand over ready units (all of them when no lines are given), collecting what is due."""
-    order, items = _order_and_items_locked(number)
+    order, order_lines, items = _order_lines_items_locked(number)
     _require_finalized(order)
-    current = {line.pk: line for line in _lines_of(order.pk)}
+    current = {line.pk: line for line in order_lines}
     for line in current.values():
         line.item = items[line.item_id]
     units = _delivery_units(order, current, lines)
@@ -572,11 +579,13 @@ def order_deliver(*, user, number: str, lines: list[DeliverLine] | None = None,
         audit.add("units_delivered", order=order, item=item, line=line.pk, sku=item.sku,
                   quantity=quantity, delivered_after=line.delivered, ready_after=line.ready,
                   on_hand_after=item.on_hand)
-    update_rows(Item, [items[current[i].item_id] for i in units], ["on_hand", "reserved"])
-    update_rows(OrderLine, [current[i] for i in units], ["ready", "back_ordered", "delivered"])
-    # The order is locked and its cached `paid` is the sum of its live payments.
-    order_sync([order], {order.pk: list(current.values())}, paid={order.pk: paid_after})
-    audit.flush()
+    with writes_together():
+        update_rows(Item, [items[current[i].item_id] for i in units], ["on_hand", "reserved"])
+        update_rows(OrderLine, [current[i] for i in units],
+                    ["ready", "back_ordered", "delivered"])
+        # The order is locked and its cached `paid` is the sum of its live payments.
+        order_sync([order], {order.pk: list(current.values())}, paid={order.pk: paid_after})
+        audit.flush()
     return order
 
 
@@ -618,10 +627,9 @@ def order_void(*, user, number: str, refund: str = "original_tender", reason: st
     _check_refund_choice(refund)
     if not reason.strip():
         raise ValidationFailed("Give a reason for voiding the order.", field="reason")
-    order, items = _order_and_items_locked(number)
+    order, lines, items = _order_lines_items_locked(number)
     if order.status == OrderStatus.CANCELLED:
         raise InvalidState(f"Order {order.number} is already voided.")
-    lines = _lines_of(order.pk)
     if order.type != OrderType.SALE and not any(
             line.pending or line.ready or line.back_ordered for line in lines):
         raise InvalidState(
@@ -735,6 +743,14 @@ def _order_and_items_locked(number: str) -> tuple[Order, dict[int, Item]]:
     return lock_order_by_number(number), {item.pk: item for item in items}
 
 
+def _order_lines_items_locked(number: str) -> tuple[Order, list[OrderLine], dict[int, Item]]:
+    """Lock an order's items, then the order; return the order, its lines in position
+    order and the items by id."""
+    items = model_rows(Item, ITEMS_ON_ORDER, [number], lock=True)
+    order, lines = lock_order_with_lines(number)
+    return order, lines, {item.pk: item for item in items}
+
+
 def _line_locked(number: str, line_id: int) -> tuple[Order, OrderLine, Item]:
     items = (model_rows(Item, ITEM_OF_LINE_ON_ORDER, [line_id, number], lock=True)
              if id_fits(line_id) else [])
@@ -744,11 +760,6 @@ def _line_locked(number: str, line_id: int) -> tuple[Order, OrderLine, Item]:
     order = lock_order_by_number(number)
     [line] = model_rows(OrderLine, '"id" = %s', [line_id])
     return order, line, items[0]
-
-
-def _lines_of(order_id: int) -> list[OrderLine]:
-    """Read an order's lines in position order."""
-    return model_rows(OrderLine, '"order_id" = %s', [order_id], order_by='"position"')
 
 
 def _order_read(order_id: int) -> Order:

@@ -8,8 +8,8 @@ from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from backroom.catalog.models import Item
-from backroom.core.inserts import insert_all, new_instance
-from backroom.purchasing.models import PurchaseRequest
+from backroom.core.inserts import insert_all, insert_numbered, new_instance
+from backroom.purchasing.models import PurchaseOrder, PurchaseRequest
 from backroom.sales.models import Order, OrderLine, Payment
 
 
@@ -110,3 +110,18 @@ def test_new_instance_rows_insert(waiting_order, card):
     assert (stored.order_id, stored.item_id, stored.quantity, stored.unit_price) == (
         waiting_order.pk, card.pk, 2, Decimal("3.00"))
     assert stored.created_at is not None
+
+
+def test_insert_numbered_numbers_by_key(vendor):
+    first = new_instance(PurchaseOrder, vendor=vendor, note="first")
+    second = new_instance(PurchaseOrder, vendor=vendor, note="second")
+
+    insert_numbered(PurchaseOrder, first, "PO-")
+    insert_numbered(PurchaseOrder, second, "PO-")
+
+    stored = {po.pk: (po.number, po.note) for po in PurchaseOrder.objects.all()}
+    assert stored == {first.pk: (f"PO-{1000 + first.pk}", "first"),
+                      second.pk: (f"PO-{1000 + second.pk}", "second")}
+    assert second.pk > first.pk
+    assert first.number == f"PO-{1000 + first.pk}"
+    assert first._state.adding is False

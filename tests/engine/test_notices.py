@@ -31,8 +31,15 @@ class Inbox(Message):
     def __init__(self) -> None:
         super().__init__()
         self.messages = []
+        # A test that sets `gate` holds each message until it opens; `arrived` tells it
+        # that a sender is waiting.
+        self.gate: threading.Event | None = None
+        self.arrived = threading.Event()
 
     def handle_message(self, message) -> None:
+        self.arrived.set()
+        if self.gate is not None:
+            self.gate.wait(30)
         self.messages.append(message)
 
 
@@ -181,10 +188,15 @@ def test_sender_one_thread_ends_when_idle(
     settings.BACKROOM_NOTICES_IN_BACKGROUND = True
     monkeypatch.setattr(notices._Sender, "IDLE_SECONDS", 0.5)
     caplog.set_level(logging.INFO, logger="backroom.sales.notices")
+    inbox.gate = threading.Event()
     first = back_order_scarf(owner, customer)
     receive_scarf(owner)
+    # The sender now waits on the mail server, so this thread's writes meet no reader
+    # (the in-memory test database of SQLite locks whole tables).
+    assert inbox.arrived.wait(30)
     second = back_order_scarf(owner, customer)
     receive_scarf(owner)
+    inbox.gate.set()
 
     deadline = time.monotonic() + 30
     while sender_threads() and time.monotonic() < deadline:

@@ -17,6 +17,7 @@ from backroom.core.sql import (
     ids_select,
     ids_value,
     model_rows,
+    model_rows_with_children,
     texts_in,
     texts_value,
     value_rows,
@@ -41,6 +42,30 @@ def test_model_rows_match_orm_values(card, scarf, waiting_order):
         assert row._state.adding is False
     assert _concrete_values(orders[0]) == _concrete_values(Order.objects.get(pk=waiting_order.pk))
     assert orders[0].finalized_at is not None
+
+
+def test_rows_with_children_match_orm(waiting_order):
+    [(order, lines)] = model_rows_with_children(
+        Order, OrderLine, "order_id", '"sales_order"."id" = %s', [waiting_order.pk],
+        child_order_by='"sales_orderline"."position"', lock=True)
+
+    assert _concrete_values(order) == _concrete_values(Order.objects.get(pk=waiting_order.pk))
+    expected = list(OrderLine.objects.filter(order=waiting_order).order_by("position"))
+    assert [line.pk for line in lines] == [line.pk for line in expected]
+    for line, orm_line in zip(lines, expected, strict=True):
+        assert _concrete_values(line) == _concrete_values(orm_line)
+        assert line._state.adding is False
+
+
+def test_rows_with_children_keep_parent_without_children(waiting_order):
+    found = model_rows_with_children(
+        Order, OrderLine, "order_id", '"sales_order"."id" = %s', [-1, waiting_order.pk],
+        child_on='"sales_orderline"."id" = %s')
+    missing = model_rows_with_children(
+        Order, OrderLine, "order_id", '"sales_order"."number" = %s', ["no such order"])
+
+    assert [(order.pk, lines) for order, lines in found] == [(waiting_order.pk, [])]
+    assert missing == []
 
 
 def test_model_rows_empty_ids_match_nothing(card):
