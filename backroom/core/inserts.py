@@ -11,6 +11,7 @@ Rows that need no model instance and no primary key back go in through
 
 import datetime
 import json
+import operator
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from functools import cache
@@ -38,7 +39,7 @@ def insert_all(model: type[models.Model], rows: Sequence[models.Model]) -> None:
     if not rows:
         return
     fields = _insert_fields(model)
-    adapters = [_adapter(field) for field in fields]
+    read = _values_reader(model, numbered=False)
     quote = connection.ops.quote_name
     meta = model._meta
     table = quote(meta.db_table)
@@ -48,13 +49,13 @@ def insert_all(model: type[models.Model], rows: Sequence[models.Model]) -> None:
     if connection.vendor == "postgresql":
         # One JSON parameter: psycopg splits a statement at each of its placeholders
         # in Python, which for hundreds of them costs more than the INSERT.
-        values = [_row_values(row, fields, adapters) for row in rows]
+        values = [read(row) for row in rows]
         _keys_set(rows, sql.write_returning(_json_insert_sql(model),
                                             [json.dumps(values, default=json_value)]))
         return
     for start in range(0, len(rows), per_statement):
         batch = rows[start:start + per_statement]
-        params = [value for row in batch for value in _row_values(row, fields, adapters)]
+        params = [value for row in batch for value in read(row)]
         _keys_set(batch, sql.fetch_all(
             f"INSERT INTO {table} ({columns}) VALUES "
             f"{', '.join([placeholder] * len(batch))} "
@@ -70,10 +71,9 @@ def insert_numbered(model: type[models.Model], row: models.Model, prefix: str) -
     goes in with a stand-in number that an UPDATE then replaces.
     """
     if connection.vendor == "postgresql":
-        fields = _numbered_fields(model)
-        adapters = [_adapter(field) for field in fields]
+        read = _values_reader(model, numbered=True)
         [(pk,)] = sql.write_returning(_numbered_insert_sql(model), [
-            prefix, json.dumps([_row_values(row, fields, adapters)], default=json_value)])
+            prefix, json.dumps([read(row)], default=json_value)])
         row.pk = pk
         row._state.adding = False
         row._state.db = connection.alias
@@ -179,14 +179,23 @@ def _construction(model: type[models.Model]) -> Construction | None:
     return defaults, later_defaults, relations, attnames
 
 
-def _row_values(row: models.Model, fields: list[models.Field],
-                adapters: list["Adapter | None"]) -> list[Any]:
-    """Return the database values of one row's inserted fields."""
-    values = []
-    for field, adapt in zip(fields, adapters, strict=True):
-        value = getattr(row, field.attname)
-        values.append(value if adapt is None else adapt(row, field, value))
-    return values
+@cache
+def _values_reader(model: type[models.Model], *,
+                   numbered: bool) -> Callable[[models.Model], list[Any]]:
+    """Return the function that lists the database values of a row's inserted fields (all
+    but the number, for `insert_numbered`)."""
+    fields = _numbered_fields(model) if numbered else _insert_fields(model)
+    getter = operator.attrgetter(*(field.attname for field in fields))
+    adapted = [(index, field, adapt) for index, field in enumerate(fields)
+               if (adapt := _adapter(field)) is not None]
+    single = len(fields) == 1
+
+    def read(row: models.Model) -> list[Any]:
+        values = [getter(row)] if single else list(getter(row))
+        for index, field, adapt in adapted:
+            values[index] = adapt(row, field, values[index])
+        return values
+    return read
 
 
 def _keys_set(rows: Sequence[models.Model], returned: list[tuple[Any, ...]]) -> None:

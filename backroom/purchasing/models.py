@@ -38,8 +38,11 @@ class PurchaseRequest(models.Model):
         related_name="purchase_requests")
     order = models.ForeignKey(
         Order, null=True, blank=True, on_delete=models.PROTECT, related_name="purchase_requests")
+    # No index: requests are looked up by order, line, item or vendor, never by customer,
+    # and customers are never deleted.
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        db_index=False)
     status = models.CharField(
         max_length=20, choices=RequestStatus.choices, default=RequestStatus.OPEN)
     po_line = models.ForeignKey(
@@ -155,4 +158,5 @@ class ReceivingNotice(models.Model):
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+")
     quantity = models.IntegerField()
     order_status = models.CharField(max_length=20)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # No index: notices are listed by receipt, never by time.
+    created_at = models.DateTimeField(default=timezone.now)

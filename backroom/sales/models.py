@@ -52,9 +52,10 @@ class Order(models.Model):
     notified_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
+    # No index: no query looks orders up by their creator, and users are never deleted.
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-        related_name="+")
+        related_name="+", db_index=False)
 
     class Meta:
         indexes = [
@@ -172,16 +173,19 @@ class Payment(models.Model):
     credit_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     reference = models.CharField(max_length=100, blank=True)
     reason = models.CharField(max_length=200, blank=True)
+    # Payments are read by order alone, and neither payments nor users are ever
+    # deleted, so these columns have no index that each payment would have to write.
     refund_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="refunds")
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="refunds",
+        db_index=False)
+    created_at = models.DateTimeField(default=timezone.now)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-        related_name="+")
+        related_name="+", db_index=False)
     voided_at = models.DateTimeField(null=True, blank=True)
     voided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-        related_name="+")
+        related_name="+", db_index=False)
 
     class Meta:
         constraints = [
