@@ -2,6 +2,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router
+from pydantic import StrictInt
 
 from backroom.api.schemas import Money, Percent, RequestBody
 from backroom.core import services
@@ -18,7 +19,7 @@ class SettingsPatch(RequestBody):
     tax_rate: Percent | None = None
     cash_rounding: Money | None = None
     over_receipt_tolerance_percent: Percent | None = None
-    ready_reminder_days: int | None = None
+    ready_reminder_days: StrictInt | None = None
 
 
 def settings_dict(store: StoreSettings) -> dict[str, Any]:

@@ -3,7 +3,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate
@@ -39,7 +39,7 @@ class CancelIn(RequestBody):
 
 
 class ReceiveLineIn(RequestBody):
-    id: int
+    id: StrictInt
     quantity: Quantity
     close_short: bool = False
 

@@ -2,7 +2,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate_segments
@@ -38,7 +38,7 @@ class PaymentIn(RequestBody):
 
 class OrderIn(RequestBody):
     type: Literal["sale", "sales_order", "special_order", "layaway", "custom_order"]
-    customer: int | None = None
+    customer: StrictInt | None = None
     lines: list[LineIn]
     payments: list[PaymentIn] = []
     hold: bool = False
@@ -71,7 +71,7 @@ class ReturnIn(RequestBody):
 
 
 class DeliverLineIn(RequestBody):
-    id: int
+    id: StrictInt
     quantity: Quantity
 
 
@@ -90,7 +90,7 @@ class PaymentVoidIn(RequestBody):
 
 
 class PriorityIn(RequestBody):
-    priority: int = Field(ge=-1000, le=1000)
+    priority: StrictInt = Field(ge=-1000, le=1000)
 
 
 def _payments(payments: list[PaymentIn]) -> list[PaymentInput]:

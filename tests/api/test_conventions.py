@@ -218,6 +218,25 @@ def test_float_setting_rejected(api, store):
     assert_problem(response, 422, "validation_error")
 
 
+def test_ids_and_counts_as_text_rejected(api, customer, card, scarf):
+    order = order_create(api, customer, [("A", 1), ("B", 1)], [pay("34.00")])
+    card_line = order["lines"][0]["id"]
+    cases = [
+        (f"/orders/{order['number']}/deliveries",
+         {"lines": [{"id": str(card_line), "quantity": 1}]}, "lines[0].id"),
+        ("/orders", {"type": "sales_order", "customer": str(customer.pk),
+                     "lines": [{"sku": "A", "quantity": 1}],
+                     "payments": [{"amount": "4.00", "tender": "cash"}]}, "customer"),
+        (f"/orders/{order['number']}/priority", {"priority": "5"}, "priority"),
+    ]
+    for path, body, field in cases:
+        with nothing_changes():
+            response = api.post(path, body)
+
+        problem = assert_problem(response, 422, "validation_error")
+        assert [error["field"] for error in problem["errors"]] == [field], path
+
+
 BAD_SALES = [
     ("quantity as text", {"sku": "A", "quantity": "two"}, []),
     ("fractional quantity", {"sku": "A", "quantity": 1.5}, []),
