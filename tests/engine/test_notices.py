@@ -1,6 +1,7 @@
 """Ready notices and reminders, sent to a real SMTP server on loopback."""
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -242,3 +243,22 @@ def test_sender_replaces_dropped_connection(
     assert len(inbox.messages) == 2
     order.refresh_from_db()
     assert order.notified_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stopping_server_worker_sends_pending_notices(owner, customer, scarf, inbox, settings):
+    from types import SimpleNamespace
+
+    from backroom.core.management.commands.serve import _worker_exit
+
+    settings.BACKROOM_NOTICES_IN_BACKGROUND = True
+    inbox.gate = threading.Event()
+    back_order_scarf(owner, customer)
+    receive_scarf(owner)
+    assert inbox.arrived.wait(30)
+    threading.Timer(0.5, inbox.gate.set).start()
+
+    _worker_exit(None, SimpleNamespace(pid=os.getpid()))
+
+    assert len(inbox.messages) == 1
+    assert sender_threads() == []

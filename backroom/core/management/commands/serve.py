@@ -57,6 +57,19 @@ def _on_exit(server: Any) -> None:
     logger.info("Backroom server stopped (pid %d)", server.pid)
 
 
+# Seconds a stopping worker gives its ready notices still to send, within gunicorn's
+# 30 seconds of grace before it kills the worker.
+NOTICES_GRACE_SECONDS = 20
+
+
+def _worker_exit(server: Any, worker: Any) -> None:
+    from backroom.sales.notices import ready_notices_wait
+
+    if not ready_notices_wait(timeout=NOTICES_GRACE_SECONDS):
+        logger.warning("worker %d stopped with ready notices still unsent after %d s",
+                       worker.pid, NOTICES_GRACE_SECONDS)
+
+
 class Command(BaseCommand):
     help = "Run the production web server (gunicorn) for the screens and the REST API."
 
@@ -102,6 +115,7 @@ class Command(BaseCommand):
             "proc_name": "backroom",
             "when_ready": _when_ready,
             "on_exit": _on_exit,
+            "worker_exit": _worker_exit,
         }
         if access_log:
             config["accesslog"] = "-"
