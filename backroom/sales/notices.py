@@ -26,7 +26,7 @@ from django.utils import timezone
 from backroom.core.audit import AuditLog
 from backroom.core.sql import fetch_all, field, ids_in, ids_value, value_rows
 from backroom.customers.models import Customer
-from backroom.sales.models import Order
+from backroom.sales.models import Order, OrderStatus
 
 logger = logging.getLogger(__name__)
 
@@ -36,17 +36,48 @@ def can_notify(order: Order, customer: Customer | None = None) -> bool:
     return bool(customer.email) and customer.notify and not customer.is_walk_in
 
 
-# Sets the notice time of the orders among the ids whose customer accepts e-mail
-# (as `can_notify` decides) and returns their ids. Parameters: the time, the ids.
-ORDERS_NOTIFIED_SET = """
-    UPDATE "sales_order" SET "notified_at" = %s
-    WHERE {ids_in} AND EXISTS (
+# The order's customer accepts e-mail, as `can_notify` decides.
+CUSTOMER_ACCEPTS_EMAIL = """EXISTS (
         SELECT 1 FROM "customers_customer"
         WHERE "customers_customer"."id" = "sales_order"."customer_id"
             AND "customers_customer"."email" <> '' AND "customers_customer"."notify"
-            AND NOT "customers_customer"."is_walk_in")
+            AND NOT "customers_customer"."is_walk_in")"""
+
+# Sets the notice time of the orders among the ids whose customer accepts e-mail and
+# returns their ids. Parameters: the time, the ids.
+ORDERS_NOTIFIED_SET = f"""
+    UPDATE "sales_order" SET "notified_at" = %s
+    WHERE {{ids_in}} AND {CUSTOMER_ACCEPTS_EMAIL}
     RETURNING "id"
 """
+
+
+# Clears the notice time of the orders among the ids that are no longer ready and
+# returns their ids. Parameters: the ids, the ready status.
+ORDERS_NOT_READY_UNMARK = """
+    UPDATE "sales_order" SET "notified_at" = NULL
+    WHERE {ids_in} AND "status" <> %s AND "notified_at" IS NOT NULL
+    RETURNING "id"
+"""
+
+# Sets the notice time of every ready order that has none and whose customer accepts
+# e-mail, and returns their ids. Parameters: the time, the ready status.
+ORDERS_UNNOTIFIED_MARK = f"""
+    UPDATE "sales_order" SET "notified_at" = %s
+    WHERE "status" = %s AND "notified_at" IS NULL AND {CUSTOMER_ACCEPTS_EMAIL}
+    RETURNING "id"
+"""
+
+
+def ready_notices_catch_up() -> tuple[int, int]:
+    """Send the ready notice of every ready order whose customer accepts e-mail and has
+    not had it: a send that failed, or consent given after the order turned ready.
+    Return how many were due and how many went out."""
+    with transaction.atomic():
+        due = sorted(order_id for order_id, in fetch_all(
+            ORDERS_UNNOTIFIED_MARK,
+            [connection.ops.adapt_datetimefield_value(timezone.now()), OrderStatus.READY]))
+    return len(due), ready_notices_send(due)
 
 
 def ready_notices_schedule(orders: Iterable[Order]) -> None:
@@ -159,6 +190,14 @@ def ready_notices_send(order_ids: list[int]) -> int:
     went out."""
     if not order_ids:
         return 0
+    # An order handed over, voided or back to waiting since it turned ready gets no
+    # notice. Its mark goes, so that it gets one if it turns ready again.
+    unmarked = {order_id for order_id, in fetch_all(
+        ORDERS_NOT_READY_UNMARK.format(ids_in=ids_in('"id"')),
+        [ids_value(order_ids), OrderStatus.READY])}
+    if unmarked:
+        logger.info("ready notices for orders %s not sent: no longer ready", sorted(unmarked))
+        order_ids = [order_id for order_id in order_ids if order_id not in unmarked]
     currency = _currency()
     orders = _notice_orders(order_ids)
     ready_lines = _ready_lines(order_ids)
@@ -176,8 +215,12 @@ def ready_notices_send(order_ids: list[int]) -> int:
 
 
 def ready_notice_send(order_id: int, reminder: bool = False, currency: str | None = None) -> bool:
-    """Send one order's ready notice, or with `reminder` its reminder."""
-    [order] = _notice_orders([order_id])
+    """Send one order's ready notice, or with `reminder` its reminder, if it is still
+    ready; return whether it went out."""
+    found = _notice_orders([order_id])
+    if not found:
+        return False
+    [order] = found
     lines = _ready_lines([order_id]).get(order_id, [])
     audit = AuditLog(None)
     mail = _mail_connection()
@@ -216,14 +259,16 @@ class _NoticeOrder(NamedTuple):
 
 
 def _notice_orders(order_ids: list[int]) -> list[_NoticeOrder]:
-    """Read what the notices of these orders show, in order id order."""
+    """Read what the notices of those of these orders that are ready show, in order id
+    order."""
     rows = value_rows(
         'SELECT "sales_order"."id", "sales_order"."number", "sales_order"."total", '
         '"sales_order"."paid", "customers_customer"."name", "customers_customer"."email" '
         'FROM "sales_order" INNER JOIN "customers_customer" '
         'ON "customers_customer"."id" = "sales_order"."customer_id" WHERE '
-        + ids_in('"sales_order"."id"') + ' ORDER BY "sales_order"."id"',
-        [ids_value(order_ids)],
+        + ids_in('"sales_order"."id"')
+        + ' AND "sales_order"."status" = %s ORDER BY "sales_order"."id"',
+        [ids_value(order_ids), OrderStatus.READY],
         [None, None, field(Order, "total"), field(Order, "paid"), None, None])
     return [_NoticeOrder(*row) for row in rows]
 
@@ -281,7 +326,6 @@ def ready_reminders_send(*, now=None) -> list[str]:
     from datetime import timedelta
 
     from backroom.core.models import StoreSettings
-    from backroom.sales.models import OrderStatus
 
     now = now or timezone.now()
     days = StoreSettings.load().ready_reminder_days

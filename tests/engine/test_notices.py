@@ -23,9 +23,13 @@ from backroom.purchasing.services import (
 )
 from backroom.sales import notices
 from backroom.sales.models import Order
-from backroom.sales.notices import ready_notices_wait, ready_reminders_send
+from backroom.sales.notices import (
+    ready_notices_catch_up,
+    ready_notices_wait,
+    ready_reminders_send,
+)
 from backroom.sales.payments import PaymentInput
-from backroom.sales.services import LineInput, line_cancel, order_create
+from backroom.sales.services import LineInput, line_cancel, order_create, order_deliver
 
 
 class Inbox(Message):
@@ -107,12 +111,17 @@ def test_customer_without_consent_is_not_notified(owner, customer, scarf, inbox,
     assert inbox.messages == []
 
 
-def test_failed_send_leaves_order_not_notified(owner, customer, scarf, settings,
-                                               django_capture_on_commit_callbacks):
+@pytest.fixture
+def no_mail_server(settings):
+    """Point the e-mail settings at a loopback port where no server listens."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = free_port()
     settings.EMAIL_TIMEOUT = 2
+
+
+def test_failed_send_leaves_order_not_notified(owner, customer, scarf, no_mail_server,
+                                               django_capture_on_commit_callbacks):
     order = back_order_scarf(owner, customer)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -122,6 +131,44 @@ def test_failed_send_leaves_order_not_notified(owner, customer, scarf, settings,
     assert order.status == "ready"
     assert order.notified_at is None
     assert Event.objects.filter(order=order, action="notice_failed").exists()
+
+
+def test_catch_up_sends_notice_that_failed(owner, customer, scarf, settings, no_mail_server,
+                                           django_capture_on_commit_callbacks):
+    order = back_order_scarf(owner, customer)
+    with django_capture_on_commit_callbacks(execute=True):
+        receive_scarf(owner)
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_PORT = controller.port
+    try:
+        first = ready_notices_catch_up()
+        second = ready_notices_catch_up()
+    finally:
+        controller.stop()
+
+    order.refresh_from_db()
+    assert first == (1, 1)
+    assert second == (0, 0)
+    assert len(handler.messages) == 1
+    assert order.notified_at is not None
+
+
+def test_notice_skipped_for_order_handed_over_first(owner, customer, scarf, inbox,
+                                                    django_capture_on_commit_callbacks):
+    order = back_order_scarf(owner, customer)
+    with django_capture_on_commit_callbacks(execute=False) as sends:
+        receive_scarf(owner)
+    order_deliver(user=owner, number=order.number)
+
+    for send in sends:
+        send()
+
+    order.refresh_from_db()
+    assert order.status == "delivered"
+    assert order.notified_at is None
+    assert inbox.messages == []
 
 
 def test_reminder_after_store_days_sent_once(owner, customer, scarf, inbox,
@@ -262,3 +309,24 @@ def test_stopping_server_worker_sends_pending_notices(owner, customer, scarf, in
 
     assert len(inbox.messages) == 1
     assert sender_threads() == []
+
+
+@pytest.mark.parametrize(("variables", "expected"), [
+    ({"BACKROOM_SMTP_TLS": "True"}, {"EMAIL_USE_TLS": True, "EMAIL_USE_SSL": False,
+                                     "EMAIL_PORT": 25}),
+    ({"BACKROOM_SMTP_SSL": "yes"}, {"EMAIL_USE_TLS": False, "EMAIL_USE_SSL": True,
+                                    "EMAIL_PORT": 465}),
+    ({"BACKROOM_SMTP_TLS": "off", "BACKROOM_SMTP_PORT": "587"},
+     {"EMAIL_USE_TLS": False, "EMAIL_USE_SSL": False, "EMAIL_PORT": 587}),
+], ids=["tls in capitals", "ssl default port", "tls off"])
+def test_mail_settings_read_switches(monkeypatch, variables, expected):
+    from backroom.configuration import mail_settings
+
+    monkeypatch.setenv("BACKROOM_SMTP_HOST", "mail.example.com")
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+    chosen = mail_settings()
+
+    assert {name: chosen[name] for name in expected} == expected
+    assert chosen["EMAIL_HOST"] == "mail.example.com"
