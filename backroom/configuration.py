@@ -132,3 +132,51 @@ def _sqlite_path_check(label: str, url: str, name: str) -> None:
         raise ImproperlyConfigured(
             f"{label} names a file in the folder {path.parent}, which {problem}. Create the "
             "folder, or give a path in a folder that exists.")
+
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"", "0", "false", "no", "off"}
+
+
+def switch(name: str) -> bool:
+    """Read the on/off environment variable `name` (1, true, yes, on or 0, false, no, off,
+    in any case; unset is off)."""
+    value = os.environ.get(name, "")
+    if value.strip().lower() in TRUE_WORDS:
+        return True
+    if value.strip().lower() in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={value} is invalid. Give 1, true, yes or on to switch it on, or 0, false, "
+        "no or off (or leave it unset) to switch it off.")
+
+
+def mail_settings() -> dict[str, Any]:
+    """Return Django's e-mail settings from the BACKROOM_SMTP_* variables: an SMTP server
+    when BACKROOM_SMTP_HOST is set, else the console."""
+    host = os.environ.get("BACKROOM_SMTP_HOST", "")
+    if not host:
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    use_ssl = switch("BACKROOM_SMTP_SSL")
+    use_tls = switch("BACKROOM_SMTP_TLS")
+    if use_ssl and use_tls:
+        raise ImproperlyConfigured(
+            "BACKROOM_SMTP_SSL and BACKROOM_SMTP_TLS are both on. Switch on SSL for a server "
+            "that expects TLS from the start (port 465), or TLS for one that upgrades the "
+            "connection with STARTTLS (port 587), not both.")
+    default_port = "465" if use_ssl else "25"
+    port_text = os.environ.get("BACKROOM_SMTP_PORT", "") or default_port
+    if not (port_text.isascii() and port_text.isdigit() and 1 <= int(port_text) <= 65535):
+        raise ImproperlyConfigured(
+            f"BACKROOM_SMTP_PORT={port_text} is invalid. Give the mail server's port, a whole "
+            "number from 1 to 65535 (often 25, 465 or 587).")
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": host,
+        "EMAIL_PORT": int(port_text),
+        "EMAIL_HOST_USER": os.environ.get("BACKROOM_SMTP_USER", ""),
+        "EMAIL_HOST_PASSWORD": os.environ.get("BACKROOM_SMTP_PASSWORD", ""),
+        "EMAIL_USE_TLS": use_tls,
+        "EMAIL_USE_SSL": use_ssl,
+        "EMAIL_TIMEOUT": 10,
+    }

@@ -7,20 +7,27 @@ BACKROOM_SECRET_KEY  signing key; generated and kept under BACKROOM_HOME when un
 BACKROOM_DEBUG   "1" turns on Django's debug mode
 BACKROOM_ALLOWED_HOSTS  comma-separated host names (default: *)
 BACKROOM_SMTP_HOST, BACKROOM_SMTP_PORT, BACKROOM_SMTP_USER, BACKROOM_SMTP_PASSWORD,
-BACKROOM_SMTP_TLS, BACKROOM_MAIL_FROM  outgoing mail for customer notices; without a host
-                 the notices are written to the log
+BACKROOM_SMTP_TLS, BACKROOM_SMTP_SSL, BACKROOM_MAIL_FROM  outgoing mail for customer
+                 notices; without a host the notices are written to the log
 """
 
 import os
 from pathlib import Path
 from typing import Any
 
-from backroom.configuration import database_parse, home_create, home_folder, secret_key
+from backroom.configuration import (
+    database_parse,
+    home_create,
+    home_folder,
+    mail_settings,
+    secret_key,
+    switch,
+)
 
 BASE_DIR = Path(__file__).resolve().parent
 HOME = home_folder()
 SECRET_KEY = secret_key(HOME)
-DEBUG = os.environ.get("BACKROOM_DEBUG", "") in {"1", "true", "yes"}
+DEBUG = switch("BACKROOM_DEBUG")
 ALLOWED_HOSTS = os.environ.get("BACKROOM_ALLOWED_HOSTS", "*").split(",")
 
 INSTALLED_APPS = [
@@ -129,16 +136,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-if os.environ.get("BACKROOM_SMTP_HOST"):
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = os.environ["BACKROOM_SMTP_HOST"]
-    EMAIL_PORT = int(os.environ.get("BACKROOM_SMTP_PORT", "25"))
-    EMAIL_HOST_USER = os.environ.get("BACKROOM_SMTP_USER", "")
-    EMAIL_HOST_PASSWORD = os.environ.get("BACKROOM_SMTP_PASSWORD", "")
-    EMAIL_USE_TLS = os.environ.get("BACKROOM_SMTP_TLS", "") in {"1", "true", "yes"}
-    EMAIL_TIMEOUT = 10
-else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+globals().update(mail_settings())
 DEFAULT_FROM_EMAIL = os.environ.get("BACKROOM_MAIL_FROM", "store@backroom.invalid")
 # Ready notices are sent after the commit from a background thread; False sends
 # them in the request's own thread (the tests do, to read them at once).

@@ -10,6 +10,7 @@ from backroom.api.schemas import Money, Quantity, RequestBody
 from backroom.catalog import services
 from backroom.catalog.models import Item, Vendor
 from backroom.catalog.selectors import item_buckets_many, item_get, item_search
+from backroom.core.money import format_money
 
 router = Router(tags=["catalog"])
 
@@ -55,8 +56,8 @@ def items_dicts(items: list[Item]) -> list[dict[str, Any]]:
             "sku": item.sku,
             "description": item.description,
             "category": item.category,
-            "price": str(item.price),
-            "cost": str(item.cost),
+            "price": format_money(item.price),
+            "cost": format_money(item.cost),
             "vendor": item.vendor.code if item.vendor else None,
             "vendor_sku": item.vendor_sku,
             "barcodes": [barcode.code for barcode in item.barcodes.all()],

@@ -26,7 +26,7 @@ def round_cash(amount: Decimal, step: Decimal) -> Decimal:
     return round_money(units * step)
 
 
-PLAIN_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+PLAIN_DECIMAL = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\Z")
 # Amounts are stored with 12 digits, 2 of them after the point.
 MAX_AMOUNT = Decimal("9999999999.99")
 
@@ -51,8 +51,9 @@ def parse_money(value: object, places: int = 2) -> Decimal:
     return amount
 
 
-def format_money(amount: Decimal) -> str:
-    return str(round_money(amount))
+def format_money(amount: Decimal | int) -> str:
+    """Write an amount with two decimals, as the API shows money: "4.00"."""
+    return str(round_money(Decimal(amount)))
 
 
 def format_percent(value: Decimal) -> str:

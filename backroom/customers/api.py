@@ -8,6 +8,7 @@ from pydantic import Field
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate
 from backroom.api.schemas import RequestBody
+from backroom.core.money import format_money
 from backroom.customers import services
 from backroom.customers.models import Customer
 from backroom.sales.models import OrderStatus
@@ -31,7 +32,7 @@ def customer_dict(customer: Customer, with_orders: bool = False) -> dict[str, An
         "email": customer.email,
         "phone": customer.phone,
         "notify": customer.notify,
-        "store_credit": str(customer.store_credit),
+        "store_credit": format_money(customer.store_credit),
     }
     if with_orders:
         orders = customer.orders.filter(status__in=OPEN_STATUSES).order_by("-id")

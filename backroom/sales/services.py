@@ -597,6 +597,9 @@ def _delivery_units(order: Order, current: dict[int, OrderLine],
         if not units:
             raise NothingToDeliver(f"Order {order.number} has nothing ready to hand over.")
         return units
+    if not lines:
+        raise ValidationFailed("Give at least one line to hand over, or leave the lines out "
+                               "to hand over every ready unit.", field="lines")
     # A repeated line is reported before an unknown one, as a receipt reports them.
     reject_repeated_lines([spec.line_id for spec in lines], "to hand over from it")
     for index, spec in enumerate(lines):

@@ -36,6 +36,14 @@ def test_item_created_with_empty_buckets(api, vendor):
                                     "on_order", "back_ordered")] == [0, 0, 0, 0, 0, 0]
 
 
+def test_item_without_cost_shows_cents(api, vendor):
+    body = {name: value for name, value in SCARF.items() if name != "cost"}
+
+    item = expect(api.post("/items", body), 201)
+
+    assert item["cost"] == "0.00"
+
+
 def test_duplicate_sku_rejected(api, vendor):
     expect(api.post("/items", SCARF), 201)
 
@@ -68,6 +76,7 @@ def test_customer_created(api):
                                               "email": "ada@example.com", "notify": True}), 201)
     record = expect(api.get(f"/customers/{customer['id']}"))
 
+    assert customer["store_credit"] == "0.00"
     assert record["name"] == "Ada Lovelace"
     assert record["open_orders"] == []
     assert record["store_credit"] == "0.00"

@@ -237,6 +237,16 @@ def test_ids_and_counts_as_text_rejected(api, customer, card, scarf):
         assert [error["field"] for error in problem["errors"]] == [field], path
 
 
+def test_delivery_of_no_lines_rejected(api, customer, card):
+    order = order_create(api, customer, [("A", 1)], [pay("4.00")])
+
+    with nothing_changes():
+        response = api.post(f"/orders/{order['number']}/deliveries", {"lines": []})
+
+    problem = assert_problem(response, 422, "validation_error")
+    assert [error["field"] for error in problem["errors"]] == ["lines"]
+
+
 BAD_SALES = [
     ("quantity as text", {"sku": "A", "quantity": "two"}, []),
     ("fractional quantity", {"sku": "A", "quantity": 1.5}, []),

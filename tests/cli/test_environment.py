@@ -85,6 +85,27 @@ def test_database_url_rejected(run_backroom_with, tmp_path, arguments, url, word
     assert "Secret-9" not in message
 
 
+MAIL_VARIABLES = [
+    ({"BACKROOM_SMTP_PORT": "smtp"}, "BACKROOM_SMTP_PORT=smtp is invalid"),
+    ({"BACKROOM_SMTP_PORT": "70000"}, "BACKROOM_SMTP_PORT=70000 is invalid"),
+    ({"BACKROOM_SMTP_TLS": "maybe"}, "BACKROOM_SMTP_TLS=maybe is invalid"),
+    ({"BACKROOM_SMTP_TLS": "True", "BACKROOM_SMTP_SSL": "on"},
+     "BACKROOM_SMTP_SSL and BACKROOM_SMTP_TLS are both on"),
+    ({"BACKROOM_DEBUG": "ture"}, "BACKROOM_DEBUG=ture is invalid"),
+]
+
+
+@pytest.mark.parametrize(("variables", "words"), MAIL_VARIABLES, ids=[
+    "port not a number", "port too high", "tls not a switch", "ssl and tls", "debug typo"])
+def test_mail_settings_rejected(run_backroom_with, variables, words):
+    environment = {"BACKROOM_SMTP_HOST": "127.0.0.1", **variables}
+
+    message = _one_line_error(run_backroom_with(environment, "init", "--password-file",
+                                                "password.txt"))
+
+    assert words in message
+
+
 def test_start_rejects_home_that_is_file(tmp_path):
     # A copy of ./start, so that nothing is installed into the repository's .venv
     # if the check comes too late.
@@ -100,6 +121,22 @@ def test_start_rejects_home_that_is_file(tmp_path):
 
     assert result.returncode == 1
     assert result.stderr.startswith(f"BACKROOM_HOME={home} is a file, not a folder. ")
+    assert not (tmp_path / ".venv").exists()
+
+
+@pytest.mark.parametrize(("option", "example"), [("--port", "8000"), ("--workers", "2")])
+def test_start_option_without_value_rejected(tmp_path, option, example):
+    shutil.copy(REPOSITORY / "start", tmp_path / "start")
+    (tmp_path / ".ci").mkdir()
+    shutil.copy(REPOSITORY / ".ci" / "venv.sh", tmp_path / ".ci" / "venv.sh")
+
+    result = subprocess.run(["bash", str(tmp_path / "start"), "--host", "127.0.0.1", option],
+                            env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+                            timeout=120, stdin=subprocess.DEVNULL)
+
+    assert result.returncode == 2
+    assert result.stderr == (f"Option '{option}' needs a value, as in ./start {option} "
+                             f"{example}.\n")
     assert not (tmp_path / ".venv").exists()
 
 

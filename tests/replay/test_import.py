@@ -33,8 +33,25 @@ BAD_ROWS = [
     ("A2,Negative price,-1.00,V\n", "price", "negative_value"),
     ("A3,Exponent price,1e3,V\n", "price", "invalid_number"),
     ("A5,Not a number price,NaN,V\n", "price", "invalid_number"),
+    ("A6,Arabic-Indic digits,\u0661\u0662.\u0665\u0660,V\n", "price", "invalid_number"),
+    ("A7,Full-width digits,\uff11\uff12,V\n", "price", "invalid_number"),
     ("A4,Unknown vendor,2.00,NOPE\n", "vendor", "unknown_vendor"),
 ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("cell", ["9" * 5000, "1" + "0" * 100])
+def test_huge_count_rejected_with_short_message(owner, vendor, cell):
+    text = "sku,description,price,vendor,reorder_point\nA1,Mug,4.00,V," + cell + "\n"
+
+    result = import_text(user=owner, kind_name="items", text=text)
+
+    [problem] = result.problems
+    assert (problem.row, problem.field, problem.code) == (2, "reorder_point", "invalid_number")
+    assert f"'{cell[:20]}" in problem.message
+    assert "is too large" in problem.message
+    assert len(problem.message) < 200
+    assert result.written is False
 
 
 @pytest.mark.django_db
