@@ -41,13 +41,46 @@ def on_validation_error(request: HttpRequest, error: ValidationError) -> HttpRes
     for entry in error.errors:
         location = [str(part) for part in entry.get("loc", ()) if part not in ("body", "payload")]
         field = _field_path(location)
-        message = entry.get("msg", "invalid value")
-        if message.startswith("Value error, "):
-            message = message[len("Value error, "):]
-        errors.append({"field": field, "message": message})
+        errors.append({"field": field, "message": _validation_message(entry)})
     first = errors[0] if errors else {"field": "", "message": "invalid request"}
     detail = f"{first['field'] or 'request'}: {first['message']}"
     return problem(422, "validation_error", "Invalid input", detail, errors)
+
+
+# Messages in the product's words for the validation errors a client meets most, by
+# pydantic's error type, with the limits of its context. They follow the field's name;
+# django-ninja drops the value sent from its errors.
+VALIDATION_MESSAGES = {
+    "missing": "is required; add it.",
+    "extra_forbidden": "is not a field of this request; remove it or check its spelling.",
+    "int_type": "is not a whole number; send a number such as 3, without quotes.",
+    "int_parsing": "is not a whole number; send a number such as 3, without quotes.",
+    "int_from_float": "is not a whole number; send a number such as 3.",
+    "bool_type": "is not true or false; send true or false, without quotes.",
+    "bool_parsing": "is not true or false; send true or false, without quotes.",
+    "string_type": "is not text; send it in double quotes.",
+    "greater_than_equal": "is too small; give {ge} or more.",
+    "less_than_equal": "is too large; give at most {le}.",
+    "string_too_long": "is longer than {max_length} characters; shorten it.",
+    "list_type": "is not a list; send a JSON array, such as [...].",
+    "model_type": "is not an object; send a JSON object, such as {{...}}.",
+    "dict_type": "is not an object; send a JSON object, such as {{...}}.",
+}
+
+
+def _validation_message(entry: dict[str, Any]) -> str:
+    """Return the message of one pydantic error: the product's words where it has them,
+    else pydantic's own."""
+    template = VALIDATION_MESSAGES.get(str(entry.get("type", "")))
+    if template is not None:
+        try:
+            return template.format(**(entry.get("ctx") or {}))
+        except KeyError:
+            pass  # a limit the template names is missing: pydantic's message says it
+    message = str(entry.get("msg", "invalid value"))
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    return message
 
 
 def _field_path(parts: list[str]) -> str:

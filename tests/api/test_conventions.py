@@ -237,6 +237,27 @@ def test_ids_and_counts_as_text_rejected(api, customer, card, scarf):
         assert [error["field"] for error in problem["errors"]] == [field], path
 
 
+@pytest.mark.parametrize(("line", "field", "message"), [
+    ({"sku": "A", "quantity": "two"}, "lines[0].quantity",
+     "is not a whole number; send a number such as 3, without quotes."),
+    ({"sku": "A", "quantity": 1, "colour": "red"}, "lines[0].colour",
+     "is not a field of this request; remove it or check its spelling."),
+    ({"sku": "A"}, "lines[0].quantity", "is required; add it."),
+    ({"sku": "A", "quantity": 1, "take_now": "maybe"}, "lines[0].take_now",
+     "is not true or false; send true or false, without quotes."),
+], ids=["text quantity", "unknown field", "missing quantity", "text flag"])
+def test_validation_messages_in_product_words(api, customer, card, line, field, message):
+    body = {"type": "sales_order", "customer": customer.pk, "lines": [line],
+            "payments": [{"amount": "4.00", "tender": "cash"}]}
+
+    with nothing_changes():
+        response = api.post("/orders", body)
+
+    problem = assert_problem(response, 422, "validation_error")
+    assert problem["errors"] == [{"field": field, "message": message}]
+    assert problem["detail"] == f"{field}: {message}"
+
+
 def test_delivery_of_no_lines_rejected(api, customer, card):
     order = order_create(api, customer, [("A", 1)], [pay("4.00")])
 
