@@ -35,10 +35,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         execute_from_command_line(["backroom", *arguments])
     finally:
-        from backroom.sales.notices import ready_notices_wait
+        from backroom.sales.notices import EXIT_GRACE_SECONDS, ready_notices_wait
 
-        # Ready notices go out from background threads; let them finish.
-        ready_notices_wait()
+        # Ready notices go out from a background thread; give it time to finish. What it
+        # cannot send in time, backroom remind sends later.
+        ready_notices_wait(timeout=EXIT_GRACE_SECONDS)
 
 
 def settings_problem() -> str | None:

@@ -154,9 +154,7 @@ def switch(name: str) -> bool:
 def mail_settings() -> dict[str, Any]:
     """Return Django's e-mail settings from the BACKROOM_SMTP_* variables: an SMTP server
     when BACKROOM_SMTP_HOST is set, else the console."""
-    host = os.environ.get("BACKROOM_SMTP_HOST", "")
-    if not host:
-        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    # Every variable is checked, with or without a host, so a mistake shows at once.
     use_ssl = switch("BACKROOM_SMTP_SSL")
     use_tls = switch("BACKROOM_SMTP_TLS")
     if use_ssl and use_tls:
@@ -164,12 +162,18 @@ def mail_settings() -> dict[str, Any]:
             "BACKROOM_SMTP_SSL and BACKROOM_SMTP_TLS are both on. Switch on SSL for a server "
             "that expects TLS from the start (port 465), or TLS for one that upgrades the "
             "connection with STARTTLS (port 587), not both.")
+
     default_port = "465" if use_ssl else "25"
-    port_text = os.environ.get("BACKROOM_SMTP_PORT", "") or default_port
+    port_value = os.environ.get("BACKROOM_SMTP_PORT", "")
+    port_text = port_value.strip() or default_port
     if not (port_text.isascii() and port_text.isdigit() and 1 <= int(port_text) <= 65535):
         raise ImproperlyConfigured(
-            f"BACKROOM_SMTP_PORT={port_text} is invalid. Give the mail server's port, a whole "
-            "number from 1 to 65535 (often 25, 465 or 587).")
+            f"BACKROOM_SMTP_PORT={port_value!r} is invalid. Give the mail server's port, a "
+            "whole number from 1 to 65535 (often 25, 465 or 587).")
+
+    host = os.environ.get("BACKROOM_SMTP_HOST", "").strip()
+    if not host:
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
     return {
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_HOST": host,

@@ -7,6 +7,7 @@ thousand orders does not make the clerk wait for a thousand sends. A failed
 send clears the mark again and is logged.
 """
 
+import datetime
 import logging
 import os
 import queue
@@ -24,7 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from backroom.core.audit import AuditLog
-from backroom.core.sql import fetch_all, field, ids_in, ids_value, value_rows
+from backroom.core.sql import execute, fetch_all, field, ids_in, ids_value, value_rows
 from backroom.customers.models import Customer
 from backroom.sales.models import Order, OrderStatus
 
@@ -60,23 +61,35 @@ ORDERS_NOT_READY_UNMARK = """
     RETURNING "id"
 """
 
-# Sets the notice time of every ready order that has none and whose customer accepts
-# e-mail, and returns their ids. Parameters: the time, the ready status.
+# Sets the notice time of the ready orders whose notice never went out, and returns
+# their ids. Their customer accepts e-mail and no notice was sent. Either a send failed
+# (the mark was cleared), or the mark is older than the cut-off: the process that had
+# it queued stopped. Parameters: the time, the ready status, the cut-off.
 ORDERS_UNNOTIFIED_MARK = f"""
     UPDATE "sales_order" SET "notified_at" = %s
-    WHERE "status" = %s AND "notified_at" IS NULL AND {CUSTOMER_ACCEPTS_EMAIL}
+    WHERE "status" = %s AND {CUSTOMER_ACCEPTS_EMAIL}
+        AND NOT EXISTS (
+            SELECT 1 FROM "core_event" WHERE "core_event"."order_id" = "sales_order"."id"
+                AND "core_event"."action" = 'customer_notified')
+        AND (("notified_at" IS NULL AND EXISTS (
+                SELECT 1 FROM "core_event"
+                WHERE "core_event"."order_id" = "sales_order"."id"
+                    AND "core_event"."action" = 'notice_failed'))
+            OR "notified_at" < %s)
     RETURNING "id"
 """
+# A notice still unsent this long after its order turned ready was lost.
+LOST_AFTER = datetime.timedelta(minutes=10)
 
 
 def ready_notices_catch_up() -> tuple[int, int]:
-    """Send the ready notice of every ready order whose customer accepts e-mail and has
-    not had it: a send that failed, or consent given after the order turned ready.
-    Return how many were due and how many went out."""
+    """Send the ready notices that never went out: a send that failed, or one still
+    queued when its process stopped. Return how many were due and how many went out."""
+    now = timezone.now()
+    adapt = connection.ops.adapt_datetimefield_value
     with transaction.atomic():
         due = sorted(order_id for order_id, in fetch_all(
-            ORDERS_UNNOTIFIED_MARK,
-            [connection.ops.adapt_datetimefield_value(timezone.now()), OrderStatus.READY]))
+            ORDERS_UNNOTIFIED_MARK, [adapt(now), OrderStatus.READY, adapt(now - LOST_AFTER)]))
     return len(due), ready_notices_send(due)
 
 
@@ -114,6 +127,7 @@ class _Sender:
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue[list[int] | threading.Event] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._given_up = False
 
     def submit(self, item: "list[int] | threading.Event") -> None:
         with self._lock:
@@ -125,19 +139,29 @@ class _Sender:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until every batch handed over so far is sent and the thread has closed its
-        connection; return False if `timeout` ran out first."""
+        connection; return False if `timeout` ran out first.
+
+        After a wait that ran out, later ones return False at once: a process that
+        is stopping waits once, not once per caller.
+        """
         with self._lock:
             if self._thread is None:
                 return True
+            if self._given_up:
+                return False
         done = threading.Event()
         self.submit(done)
-        return done.wait(timeout)
+        if done.wait(timeout):
+            return True
+        self._given_up = True
+        return False
 
     def forget(self) -> None:
         """Drop the thread and the batches of the parent process (in a forked child)."""
         self._lock = threading.Lock()
         self._queue = queue.SimpleQueue()
         self._thread = None
+        self._given_up = False
 
     def _run(self) -> None:
         last_used = time.monotonic()
@@ -152,6 +176,7 @@ class _Sender:
                     ended = self._queue.empty()
                     if ended:
                         self._thread = None
+                        self._given_up = False
                 if item is not None:
                     item.set()
                 if ended:
@@ -169,6 +194,9 @@ class _Sender:
 
 
 _sender = _Sender()
+# Seconds a stopping process gives the ready notices it still has to send (gunicorn
+# kills a server worker that takes more than 30 s to stop).
+EXIT_GRACE_SECONDS = 20
 os.register_at_fork(after_in_child=_sender.forget)
 
 
@@ -190,14 +218,8 @@ def ready_notices_send(order_ids: list[int]) -> int:
     went out."""
     if not order_ids:
         return 0
-    # An order handed over, voided or back to waiting since it turned ready gets no
-    # notice. Its mark goes, so that it gets one if it turns ready again.
-    unmarked = {order_id for order_id, in fetch_all(
-        ORDERS_NOT_READY_UNMARK.format(ids_in=ids_in('"id"')),
-        [ids_value(order_ids), OrderStatus.READY])}
-    if unmarked:
-        logger.info("ready notices for orders %s not sent: no longer ready", sorted(unmarked))
-        order_ids = [order_id for order_id in order_ids if order_id not in unmarked]
+    if _no_longer_ready(order_ids) == set(order_ids):
+        return 0
     currency = _currency()
     orders = _notice_orders(order_ids)
     ready_lines = _ready_lines(order_ids)
@@ -205,21 +227,41 @@ def ready_notices_send(order_ids: list[int]) -> int:
     sent = 0
     mail = _mail_connection()
     try:
-        for order in orders:
+        for index, order in enumerate(orders):
+            # A slow mail server can take seconds per message: each order is checked
+            # again just before its own, except the first, read a moment ago.
+            if index and _no_longer_ready([order.order_id]):
+                continue
             sent += _notice_send(order, ready_lines.get(order.order_id, []), mail, audit,
                                  reminder=False, currency=currency)
     finally:
         mail.close()
-    audit.flush()
+        audit.flush()
     return sent
 
 
-def ready_notice_send(order_id: int, reminder: bool = False, currency: str | None = None) -> bool:
+def _no_longer_ready(order_ids: list[int]) -> set[int]:
+    """Clear the notice mark of those of the orders that are no longer ready, and return
+    their ids.
+
+    Such an order was handed over, voided or put back to waiting since it turned
+    ready. It gets no notice now, and one if it turns ready again.
+    """
+    unmarked = {order_id for order_id, in fetch_all(
+        ORDERS_NOT_READY_UNMARK.format(ids_in=ids_in('"id"')),
+        [ids_value(order_ids), OrderStatus.READY])}
+    if unmarked:
+        logger.info("ready notices for orders %s not sent: no longer ready", sorted(unmarked))
+    return unmarked
+
+
+def ready_notice_send(order_id: int, reminder: bool = False,
+                      currency: str | None = None) -> str | None:
     """Send one order's ready notice, or with `reminder` its reminder, if it is still
-    ready; return whether it went out."""
+    ready; return the order's number if it went out, else None."""
     found = _notice_orders([order_id])
     if not found:
-        return False
+        return None
     [order] = found
     lines = _ready_lines([order_id]).get(order_id, [])
     audit = AuditLog(None)
@@ -229,8 +271,8 @@ def ready_notice_send(order_id: int, reminder: bool = False, currency: str | Non
                             currency=currency or _currency())
     finally:
         mail.close()
-    audit.flush()
-    return sent
+        audit.flush()
+    return order.number if sent else None
 
 
 def _mail_connection() -> BaseEmailBackend:
@@ -299,8 +341,10 @@ def _notice_send(order: _NoticeOrder, lines: list[tuple[int, str]], mail: BaseEm
                            connection=mail)
     try:
         message.send()
-    except OSError as error:
-        logger.error("ready notice for order %s to %s failed: %s",
+    except Exception as error:
+        # Network errors, and addresses the mail library cannot encode (a domain label
+        # too long for IDNA): either way this order fails alone, not the batch.
+        logger.error("ready notice for order %s to %s failed: %r",
                      order.number, order.email, error)
         if not reminder:
             Order.objects.filter(pk=order.order_id).update(notified_at=None)
@@ -318,29 +362,45 @@ def _currency() -> str:
     return StoreSettings.load().currency
 
 
-def ready_reminders_send(*, now=None) -> list[str]:
+def ready_reminders_send(*, now=None) -> tuple[list[str], int]:
     """Remind customers of ready orders uncollected for the store's reminder days.
 
-    Each order is reminded once; returns the numbers of the orders reminded.
+    Each order is claimed (its reminder time set) before its reminder is sent, so two
+    runs at once never remind it twice, and a failed send clears the claim. Returns
+    the numbers of the orders reminded and how many sends failed.
     """
-    from datetime import timedelta
-
     from backroom.core.models import StoreSettings
 
     now = now or timezone.now()
     days = StoreSettings.load().ready_reminder_days
     if days == 0:
-        return []
-    due = (Order.objects.select_related("customer")
-           .filter(status=OrderStatus.READY, ready_at__lte=now - timedelta(days=days),
-                   reminded_at__isnull=True)
-           .order_by("id"))
+        return [], 0
+    adapt = connection.ops.adapt_datetimefield_value
+    with transaction.atomic():
+        due = sorted(order_id for order_id, in fetch_all(
+            ORDERS_REMINDER_CLAIM,
+            [adapt(now), OrderStatus.READY, adapt(now - datetime.timedelta(days=days))]))
     sent = []
-    for order in due:
-        if not can_notify(order):
-            continue
-        if ready_notice_send(order.pk, reminder=True):
-            Order.objects.filter(pk=order.pk).update(reminded_at=now)
-            sent.append(order.number)
+    failed = 0
+    currency = _currency()
+    for order_id in due:
+        number = ready_notice_send(order_id, reminder=True, currency=currency)
+        if number is None:
+            failed += 1
+            execute('UPDATE "sales_order" SET "reminded_at" = NULL WHERE "id" = %s',
+                    [order_id])
+        else:
+            sent.append(number)
     logger.info("sent %d ready reminders", len(sent))
-    return sent
+    return sent, failed
+
+
+# Sets the reminder time of the ready orders due a reminder (ready before the cut-off,
+# never reminded, the customer accepts e-mail) and returns their ids. Parameters: the
+# time, the ready status, the cut-off.
+ORDERS_REMINDER_CLAIM = f"""
+    UPDATE "sales_order" SET "reminded_at" = %s
+    WHERE "status" = %s AND "ready_at" <= %s AND "reminded_at" IS NULL
+        AND {CUSTOMER_ACCEPTS_EMAIL}
+    RETURNING "id"
+"""

@@ -86,10 +86,40 @@ def _api_rejection(request: HttpRequest) -> HttpResponse | None:
     except ValueError:
         # Not JSON: the API rejects the body itself.
         return None
+    except RecursionError:
+        return _too_deep()
+    if _deeper_than(data, MAX_JSON_DEPTH):
+        return _too_deep()
     field = _nul_path(data, "")
     if field is None:
         return None
     return _nul_problem(field, f"contains a NUL character (\\u0000): {NUL_RULE}")
+
+
+# Levels of nested arrays and objects a request body may have: Backroom's deepest
+# request (an order's lines with their fields) needs three.
+MAX_JSON_DEPTH = 32
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Return whether arrays and objects in `data` nest more than `limit` levels deep,
+    walked without recursion."""
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list):
+            if depth > limit:
+                return True
+            children = value.values() if isinstance(value, dict) else value
+            pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _too_deep() -> HttpResponse:
+    return problem(400, "malformed_request", "Malformed request",
+                   f"The JSON body nests arrays or objects more than {MAX_JSON_DEPTH} levels "
+                   "deep; no Backroom request needs more than three. Send the fields as "
+                   "the API documentation shows them.")
 
 
 def _nul_problem(field: str, message: str) -> HttpResponse:

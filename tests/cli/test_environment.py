@@ -86,8 +86,8 @@ def test_database_url_rejected(run_backroom_with, tmp_path, arguments, url, word
 
 
 MAIL_VARIABLES = [
-    ({"BACKROOM_SMTP_PORT": "smtp"}, "BACKROOM_SMTP_PORT=smtp is invalid"),
-    ({"BACKROOM_SMTP_PORT": "70000"}, "BACKROOM_SMTP_PORT=70000 is invalid"),
+    ({"BACKROOM_SMTP_PORT": "smtp"}, "BACKROOM_SMTP_PORT='smtp' is invalid"),
+    ({"BACKROOM_SMTP_PORT": "70000"}, "BACKROOM_SMTP_PORT='70000' is invalid"),
     ({"BACKROOM_SMTP_TLS": "maybe"}, "BACKROOM_SMTP_TLS=maybe is invalid"),
     ({"BACKROOM_SMTP_TLS": "True", "BACKROOM_SMTP_SSL": "on"},
      "BACKROOM_SMTP_SSL and BACKROOM_SMTP_TLS are both on"),
@@ -97,8 +97,9 @@ MAIL_VARIABLES = [
 
 @pytest.mark.parametrize(("variables", "words"), MAIL_VARIABLES, ids=[
     "port not a number", "port too high", "tls not a switch", "ssl and tls", "debug typo"])
-def test_mail_settings_rejected(run_backroom_with, variables, words):
-    environment = {"BACKROOM_SMTP_HOST": "127.0.0.1", **variables}
+@pytest.mark.parametrize("host", ["127.0.0.1", ""], ids=["with host", "without host"])
+def test_mail_settings_rejected(run_backroom_with, variables, words, host):
+    environment = {"BACKROOM_SMTP_HOST": host, **variables}
 
     message = _one_line_error(run_backroom_with(environment, "init", "--password-file",
                                                 "password.txt"))

@@ -171,18 +171,24 @@ def test_notice_skipped_for_order_handed_over_first(owner, customer, scarf, inbo
     assert inbox.messages == []
 
 
-def test_reminder_after_store_days_sent_once(owner, customer, scarf, inbox,
-                                             django_capture_on_commit_callbacks):
+def ready_eight_days_ago(owner, customer, capture) -> Order:
+    """Back-order a scarf for the customer, receive it, and date its readiness 8 days back."""
     order = back_order_scarf(owner, customer)
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture(execute=True):
         receive_scarf(owner)
     Order.objects.filter(pk=order.pk).update(ready_at=timezone.now() - timedelta(days=8))
+    return order
+
+
+def test_reminder_after_store_days_sent_once(owner, customer, scarf, inbox,
+                                             django_capture_on_commit_callbacks):
+    order = ready_eight_days_ago(owner, customer, django_capture_on_commit_callbacks)
 
     first = ready_reminders_send()
     second = ready_reminders_send()
 
-    assert first == [order.number]
-    assert second == []
+    assert first == ([order.number], 0)
+    assert second == ([], 0)
     assert len(inbox.messages) == 2
     assert inbox.messages[1]["Subject"].startswith("Reminder:")
 
@@ -193,7 +199,72 @@ def test_reminder_not_sent_before_store_days(owner, customer, scarf, inbox,
     with django_capture_on_commit_callbacks(execute=True):
         receive_scarf(owner)
 
-    assert ready_reminders_send() == []
+    assert ready_reminders_send() == ([], 0)
+
+
+def test_failed_reminder_claim_released(owner, customer, scarf, no_mail_server, settings,
+                                        django_capture_on_commit_callbacks):
+    order = ready_eight_days_ago(owner, customer, django_capture_on_commit_callbacks)
+
+    result = ready_reminders_send()
+
+    order.refresh_from_db()
+    assert result == ([], 1)
+    assert order.reminded_at is None
+
+
+def test_catch_up_sends_notice_lost_with_its_process(owner, customer, scarf, inbox,
+                                                     django_capture_on_commit_callbacks):
+    order = back_order_scarf(owner, customer)
+    with django_capture_on_commit_callbacks(execute=False):
+        receive_scarf(owner)
+    # The process that had the notice queued stopped: marked, never sent.
+    Order.objects.filter(pk=order.pk).update(notified_at=timezone.now() - timedelta(hours=1))
+    fresh = back_order_scarf(owner, customer)
+    with django_capture_on_commit_callbacks(execute=False):
+        receive_scarf(owner)
+
+    result = ready_notices_catch_up()
+
+    fresh.refresh_from_db()
+    assert result == (1, 1)
+    assert len(inbox.messages) == 1
+    assert inbox.messages[0]["Subject"] == f"Your order {order.number} is ready for pick-up"
+    assert fresh.notified_at is not None
+
+
+def test_catch_up_leaves_orders_ready_at_once(owner, customer, card, inbox):
+    order = order_create(user=owner, order_type="sales_order", customer_id=customer.pk,
+                         lines=[LineInput(sku="A", quantity=1)],
+                         payments=[PaymentInput(amount=Decimal("4.00"), tender="card")])
+
+    result = ready_notices_catch_up()
+
+    order.refresh_from_db()
+    assert order.status == "ready"
+    assert result == (0, 0)
+    assert inbox.messages == []
+
+
+def test_address_that_cannot_be_sent_fails_alone(owner, customer, scarf, inbox,
+                                                 django_capture_on_commit_callbacks):
+    from backroom.customers.models import Customer
+
+    odd = Customer.objects.create(name="Odd", email="x@" + "\u00e4" * 60 + ".com")
+    first = back_order_scarf(owner, odd)
+    second = back_order_scarf(owner, customer)
+    with django_capture_on_commit_callbacks(execute=True):
+        po = purchase_order_create(user=owner, vendor="V", include_purchase_requests=True)
+        purchase_order_submit(user=owner, number=po.number)
+        purchase_order_receive(user=owner, number=po.number, lines=[
+            ReceiveLineInput(line_id=po.lines.get().pk, quantity=2)])
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert [message["To"] for message in inbox.messages] == ["c@example.com"]
+    assert first.notified_at is None
+    assert second.notified_at is not None
+    assert Event.objects.filter(order=first, action="notice_failed").exists()
 
 
 def test_cancelling_awaited_units_notifies(owner, customer, card, scarf, inbox,
@@ -292,17 +363,23 @@ def test_sender_replaces_dropped_connection(
     assert order.notified_at is not None
 
 
+def notice_held_by_mail_server(owner, customer, inbox, settings) -> None:
+    """Make an order ready with notices sent in the background, and return once the sender
+    waits on the mail server, which holds the message until `inbox.gate` opens."""
+    settings.BACKROOM_NOTICES_IN_BACKGROUND = True
+    inbox.gate = threading.Event()
+    back_order_scarf(owner, customer)
+    receive_scarf(owner)
+    assert inbox.arrived.wait(30)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_stopping_server_worker_sends_pending_notices(owner, customer, scarf, inbox, settings):
     from types import SimpleNamespace
 
     from backroom.core.management.commands.serve import _worker_exit
 
-    settings.BACKROOM_NOTICES_IN_BACKGROUND = True
-    inbox.gate = threading.Event()
-    back_order_scarf(owner, customer)
-    receive_scarf(owner)
-    assert inbox.arrived.wait(30)
+    notice_held_by_mail_server(owner, customer, inbox, settings)
     threading.Timer(0.5, inbox.gate.set).start()
 
     _worker_exit(None, SimpleNamespace(pid=os.getpid()))
@@ -316,9 +393,9 @@ def test_stopping_server_worker_sends_pending_notices(owner, customer, scarf, in
                                      "EMAIL_PORT": 25}),
     ({"BACKROOM_SMTP_SSL": "yes"}, {"EMAIL_USE_TLS": False, "EMAIL_USE_SSL": True,
                                     "EMAIL_PORT": 465}),
-    ({"BACKROOM_SMTP_TLS": "off", "BACKROOM_SMTP_PORT": "587"},
+    ({"BACKROOM_SMTP_TLS": "off", "BACKROOM_SMTP_PORT": " 587 "},
      {"EMAIL_USE_TLS": False, "EMAIL_USE_SSL": False, "EMAIL_PORT": 587}),
-], ids=["tls in capitals", "ssl default port", "tls off"])
+], ids=["tls in capitals", "ssl default port", "tls off, port with spaces"])
 def test_mail_settings_read_switches(monkeypatch, variables, expected):
     from backroom.configuration import mail_settings
 
@@ -330,3 +407,20 @@ def test_mail_settings_read_switches(monkeypatch, variables, expected):
 
     assert {name: chosen[name] for name in expected} == expected
     assert chosen["EMAIL_HOST"] == "mail.example.com"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stopping_process_waits_once(owner, customer, scarf, inbox, settings):
+    notice_held_by_mail_server(owner, customer, inbox, settings)
+
+    first = ready_notices_wait(timeout=0.2)
+    second = ready_notices_wait(timeout=30)
+    sent_meanwhile = len(inbox.messages)
+    inbox.gate.set()
+    deadline = time.monotonic() + 30
+    while sender_threads() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert (first, second, sent_meanwhile) == (False, False, 0)
+    assert len(inbox.messages) == 1
+    assert ready_notices_wait(timeout=30) is True

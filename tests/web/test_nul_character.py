@@ -97,3 +97,24 @@ def test_api_body_too_large_is_problem(api, settings):
     assert response.status_code == 413
     assert response.json()["code"] == "request_too_large"
     assert "1,000 bytes" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("depth", [33, 500, 100_000])
+def test_api_deeply_nested_body_rejected(api, depth):
+    body = '{"name": ' + "[" * depth + "]" * depth + ', "email": "x@example.com"}'
+
+    response = api.client.post("/api/v1/customers", body, content_type="application/json",
+                               headers={"Authorization": f"Bearer {api.token}"})
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert "more than 32 levels" in response.json()["detail"]
+
+
+def test_api_body_at_depth_limit_reaches_validation(api):
+    body = '{"name": ' + "[" * 31 + "]" * 31 + ', "email": "x@example.com"}'
+
+    response = api.client.post("/api/v1/customers", body, content_type="application/json",
+                               headers={"Authorization": f"Bearer {api.token}"})
+
+    assert response.status_code == 422

@@ -57,17 +57,12 @@ def _on_exit(server: Any) -> None:
     logger.info("Backroom server stopped (pid %d)", server.pid)
 
 
-# Seconds a stopping worker gives its ready notices still to send, within gunicorn's
-# 30 seconds of grace before it kills the worker.
-NOTICES_GRACE_SECONDS = 20
-
-
 def _worker_exit(server: Any, worker: Any) -> None:
-    from backroom.sales.notices import ready_notices_wait
+    from backroom.sales.notices import EXIT_GRACE_SECONDS, ready_notices_wait
 
-    if not ready_notices_wait(timeout=NOTICES_GRACE_SECONDS):
-        logger.warning("worker %d stopped with ready notices still unsent after %d s",
-                       worker.pid, NOTICES_GRACE_SECONDS)
+    if not ready_notices_wait(timeout=EXIT_GRACE_SECONDS):
+        logger.warning("worker %d stopped with ready notices still unsent after %d s; "
+                       "backroom remind sends them", worker.pid, EXIT_GRACE_SECONDS)
 
 
 class Command(BaseCommand):
