@@ -37,6 +37,18 @@ MAX_ID = 2**63 - 1
 Quantity = Annotated[StrictInt, Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
 
 
+def _digits_only(value: Any) -> Any:
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        shown = value if len(value) <= 20 else value[:20] + "..."
+        raise ValueError(f"'{shown}' is not an id; give the number alone, such as 12.")
+    return value
+
+
+# An id in an address: digits alone, as ids in a body are whole numbers alone ("12", not
+# " 12" or "12.0").
+PathId = Annotated[int, BeforeValidator(_digits_only)]
+
+
 class RequestBody(Schema):
     """A request body: an unknown field is an error, so a typo is never ignored."""
 

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate
-from backroom.api.schemas import RequestBody
+from backroom.api.schemas import PathId, RequestBody
 from backroom.core.money import format_money
 from backroom.customers import services
 from backroom.customers.models import Customer
@@ -64,5 +64,5 @@ def customer_list(request: HttpRequest, q: str = "", limit: int | None = None,
 
 @router.get("/customers/{customer_id}", response=dict,
             summary="A customer with open orders and store credit")
-def customer_detail(request: HttpRequest, customer_id: int) -> dict[str, Any]:
+def customer_detail(request: HttpRequest, customer_id: PathId) -> dict[str, Any]:
     return customer_dict(services.customer_get(customer_id), with_orders=True)

@@ -7,7 +7,7 @@ from pydantic import Field, StrictInt
 
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate
-from backroom.api.schemas import Money, Quantity, RequestBody
+from backroom.api.schemas import Money, PathId, Quantity, RequestBody
 from backroom.core.errors import ValidationFailed
 from backroom.purchasing import selectors, services
 from backroom.purchasing.models import POStatus
@@ -87,7 +87,7 @@ class RequestVendorIn(RequestBody):
 
 @router.patch("/purchase-requests/{request_id}", response=dict,
               summary="Choose the vendor of an open purchase request")
-def request_set_vendor(request: HttpRequest, request_id: int,
+def request_set_vendor(request: HttpRequest, request_id: PathId,
                        payload: RequestVendorIn) -> dict[str, Any]:
     changed = services.purchase_request_set_vendor(user=request.user, request_id=request_id,
                                                    vendor=payload.vendor)
@@ -97,7 +97,7 @@ def request_set_vendor(request: HttpRequest, request_id: int,
 @router.post("/orders/{number}/lines/{line_id}/purchase-request", response=dict,
              summary="Request a purchase for a line's back-ordered units (never twice)")
 @idempotent(200)
-def request_for_line(request: HttpRequest, number: str, line_id: int) -> dict[str, Any]:
+def request_for_line(request: HttpRequest, number: str, line_id: PathId) -> dict[str, Any]:
     rows = services.purchase_request_for_line(user=request.user, number=number, line_id=line_id)
     requests = selectors.requests_filter().filter(pk__in=[row.pk for row in rows]).order_by("id")
     return {"items": [selectors.request_dict(row) for row in requests], "next_cursor": None}
@@ -151,7 +151,7 @@ def po_add_line(request: HttpRequest, number: str, payload: POLineIn) -> dict[st
 
 @router.patch("/purchase-orders/{number}/lines/{line_id}", response=dict,
               summary="Change a draft purchase order line")
-def po_change_line(request: HttpRequest, number: str, line_id: int,
+def po_change_line(request: HttpRequest, number: str, line_id: PathId,
                    payload: POLineChangeIn) -> dict[str, Any]:
     services.purchase_order_line_update(user=request.user, number=number, line_id=line_id,
                                         quantity=payload.quantity, cost=payload.cost)
@@ -161,7 +161,7 @@ def po_change_line(request: HttpRequest, number: str, line_id: int,
 @router.post("/purchase-orders/{number}/lines/{line_id}/cancel", response=dict,
              summary="Cancel a purchase order line")
 @idempotent(200)
-def po_cancel_line(request: HttpRequest, number: str, line_id: int) -> dict[str, Any]:
+def po_cancel_line(request: HttpRequest, number: str, line_id: PathId) -> dict[str, Any]:
     services.purchase_order_line_cancel(user=request.user, number=number, line_id=line_id)
     return _po(number)
 

@@ -6,7 +6,7 @@ from pydantic import Field, StrictInt
 
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate_segments
-from backroom.api.schemas import MAX_ID, Money, Percent, Quantity, RequestBody
+from backroom.api.schemas import MAX_ID, Money, PathId, Percent, Quantity, RequestBody
 from backroom.core.errors import ValidationFailed
 from backroom.sales import payments as payment_services
 from backroom.sales import selectors, services
@@ -178,7 +178,7 @@ def order_payment(request: HttpRequest, number: str, payload: PaymentIn) -> dict
 @router.post("/orders/{number}/payments/{payment_id}/void", response=dict,
              summary="Void a payment or a refund")
 @idempotent(200)
-def order_payment_void(request: HttpRequest, number: str, payment_id: int,
+def order_payment_void(request: HttpRequest, number: str, payment_id: PathId,
                        payload: PaymentVoidIn) -> dict[str, Any]:
     payment_services.payment_void(user=request.user, number=number, payment_id=payment_id,
                                   reason=payload.reason)
@@ -205,7 +205,7 @@ def order_add_line(request: HttpRequest, number: str, payload: LineIn) -> dict[s
 @router.post("/orders/{number}/lines/{line_id}/back-order", response=dict,
              summary="Back order item: move ready units back to back-ordered")
 @idempotent(200)
-def line_back_order(request: HttpRequest, number: str, line_id: int,
+def line_back_order(request: HttpRequest, number: str, line_id: PathId,
                     payload: QuantityIn) -> dict[str, Any]:
     services.line_back_order(user=request.user, number=number, line_id=line_id,
                              quantity=payload.quantity)
@@ -215,7 +215,7 @@ def line_back_order(request: HttpRequest, number: str, line_id: int,
 @router.post("/orders/{number}/lines/{line_id}/quantity", response=dict,
              summary="Raise or lower a line's quantity")
 @idempotent(200)
-def line_quantity(request: HttpRequest, number: str, line_id: int,
+def line_quantity(request: HttpRequest, number: str, line_id: PathId,
                   payload: QuantityIn) -> dict[str, Any]:
     services.line_change_quantity(user=request.user, number=number, line_id=line_id,
                                   quantity=payload.quantity)
@@ -225,7 +225,7 @@ def line_quantity(request: HttpRequest, number: str, line_id: int,
 @router.post("/orders/{number}/lines/{line_id}/cancel", response=dict,
              summary="Cancel undelivered units of a line")
 @idempotent(200)
-def line_cancel(request: HttpRequest, number: str, line_id: int,
+def line_cancel(request: HttpRequest, number: str, line_id: PathId,
                 payload: LineCancelIn) -> dict[str, Any]:
     services.line_cancel(user=request.user, number=number, line_id=line_id,
                          quantity=payload.quantity, refund=payload.refund)
@@ -235,7 +235,7 @@ def line_cancel(request: HttpRequest, number: str, line_id: int,
 @router.post("/orders/{number}/lines/{line_id}/return", response=dict,
              summary="Take back delivered units")
 @idempotent(200)
-def line_return(request: HttpRequest, number: str, line_id: int,
+def line_return(request: HttpRequest, number: str, line_id: PathId,
                 payload: ReturnIn) -> dict[str, Any]:
     services.line_return(user=request.user, number=number, line_id=line_id,
                          quantity=payload.quantity, refund=payload.refund, reason=payload.reason)

@@ -258,6 +258,21 @@ def test_validation_messages_in_product_words(api, customer, card, line, field, 
     assert problem["detail"] == f"{field}: {message}"
 
 
+@pytest.mark.parametrize("spelling", ["%20{id}", "{id}.0", "+{id}", "{id}%20"],
+                         ids=["leading space", "decimal", "plus sign", "trailing space"])
+def test_address_id_spelled_otherwise_rejected(api, customer, card, spelling):
+    order = order_create(api, customer, [("A", 2)], [pay("8.00")])
+    path_id = spelling.format(id=order["lines"][0]["id"])
+
+    with nothing_changes():
+        response = api.post(f"/orders/{order['number']}/lines/{path_id}/cancel",
+                            {"quantity": 1})
+
+    problem = assert_problem(response, 422, "validation_error")
+    assert [error["field"] for error in problem["errors"]] == ["path.line_id"]
+    assert "is not an id; give the number alone" in problem["errors"][0]["message"]
+
+
 def test_delivery_of_no_lines_rejected(api, customer, card):
     order = order_create(api, customer, [("A", 1)], [pay("4.00")])
 
