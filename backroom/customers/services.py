@@ -34,7 +34,10 @@ def _clean(name: str, email: str, phone: str) -> tuple[str, str, str]:
     if email:
         try:
             validate_email(email)
-        except ValidationError:
+            # The mail library sends a domain with other than ASCII letters in its IDNA
+            # form, which some such domains have none of (a label too long, say).
+            email.rpartition("@")[2].encode("idna")
+        except (ValidationError, UnicodeError):
             raise ValidationFailed(
                 f"'{email}' is not a valid e-mail address; correct it or leave it empty.",
                 field="email") from None

@@ -339,7 +339,9 @@ def parse_value(column: Column, text: str) -> tuple[Any, tuple[str, str] | None]
     if column.kind == "email":
         try:
             validate_email(text)
-        except ValidationError:
+            # As the customer service checks it: the domain must have an IDNA form to send to.
+            text.rpartition("@")[2].encode("idna")
+        except (ValidationError, UnicodeError):
             return None, ("invalid_value", f"'{_shown(text)}' is not a valid e-mail address.")
     return text, None
 

@@ -234,6 +234,10 @@ def ready_notices_send(order_ids: list[int]) -> int:
                 continue
             sent += _notice_send(order, ready_lines.get(order.order_id, []), mail, audit,
                                  reminder=False, currency=currency)
+            # Recorded at once: a process stopped later in the batch leaves each sent
+            # notice on record, so `ready_notices_catch_up` does not send it again.
+            # NOTE: a process killed between a send and this record sends it twice.
+            audit.flush()
     finally:
         mail.close()
         audit.flush()
@@ -348,7 +352,8 @@ def _notice_send(order: _NoticeOrder, lines: list[tuple[int, str]], mail: BaseEm
                      order.number, order.email, error)
         if not reminder:
             Order.objects.filter(pk=order.order_id).update(notified_at=None)
-        audit.add("notice_failed", order=order.order_id, error=str(error))
+        audit.add("reminder_failed" if reminder else "notice_failed", order=order.order_id,
+                  error=str(error))
         return False
     audit.add("reminder_sent" if reminder else "customer_notified", order=order.order_id,
               email=order.email)

@@ -87,3 +87,11 @@ def test_customer_without_name_rejected(api):
         response = api.post("/customers", {"name": ""})
 
     assert_problem(response, 422, "validation_error")
+
+
+def test_customer_address_that_cannot_be_sent_rejected(api):
+    with nothing_changes():
+        response = api.post("/customers", {"name": "Odd", "email": "x@" + "\u00e4" * 60 + ".com"})
+
+    body = assert_problem(response, 422, "validation_error")
+    assert body["errors"][0]["field"] == "email"

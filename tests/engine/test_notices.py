@@ -40,10 +40,15 @@ class Inbox(Message):
         # that a sender is waiting.
         self.gate: threading.Event | None = None
         self.arrived = threading.Event()
+        # The gate holds the messages from this one on (counted from 0); `held` tells that
+        # one is held.
+        self.hold_from = 0
+        self.held = threading.Event()
 
     def handle_message(self, message) -> None:
         self.arrived.set()
-        if self.gate is not None:
+        if self.gate is not None and len(self.messages) >= self.hold_from:
+            self.held.set()
             self.gate.wait(30)
         self.messages.append(message)
 
@@ -424,3 +429,41 @@ def test_stopping_process_waits_once(owner, customer, scarf, inbox, settings):
     assert (first, second, sent_meanwhile) == (False, False, 0)
     assert len(inbox.messages) == 1
     assert ready_notices_wait(timeout=30) is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_notice_recorded_before_the_next(owner, customer, scarf, inbox, settings):
+    from backroom.customers.models import Customer
+
+    settings.BACKROOM_NOTICES_IN_BACKGROUND = True
+    other = Customer.objects.create(name="Customer D", email="d@example.com")
+    first = back_order_scarf(owner, customer)
+    back_order_scarf(owner, other)
+    inbox.gate = threading.Event()
+    inbox.hold_from = 1
+    po = purchase_order_create(user=owner, vendor="V", include_purchase_requests=True)
+    purchase_order_submit(user=owner, number=po.number)
+    purchase_order_receive(user=owner, number=po.number, lines=[
+        ReceiveLineInput(line_id=po.lines.get().pk, quantity=2)])
+    assert inbox.held.wait(30)
+
+    recorded = list(Event.objects.filter(action="customer_notified")
+                    .values_list("order_id", flat=True))
+    inbox.gate.set()
+    assert ready_notices_wait(timeout=30)
+
+    assert recorded == [first.pk]
+    assert len(inbox.messages) == 2
+
+
+def test_failed_reminder_sends_no_ready_notice(owner, customer, card, no_mail_server,
+                                               settings):
+    order = order_create(user=owner, order_type="sales_order", customer_id=customer.pk,
+                         lines=[LineInput(sku="A", quantity=1)],
+                         payments=[PaymentInput(amount=Decimal("4.00"), tender="card")])
+    Order.objects.filter(pk=order.pk).update(ready_at=timezone.now() - timedelta(days=8))
+    failed = ready_reminders_send()
+
+    assert failed == ([], 1)
+    assert ready_notices_catch_up() == (0, 0)
+    assert Event.objects.filter(order=order, action="reminder_failed").count() == 1
