@@ -300,7 +300,9 @@ def test_replay_command_sends_notices_nowhere_and_quietly(tmp_path, caplog, sett
         call_command("replay", str(source), "--settle-days", "10", "-v", "0",
                      stdout=output)
 
-    assert Order.objects.filter(status="ready", notified_at__isnull=False).exists()
+    states = list(Order.objects.values_list("number", "status", "ready_at", "notified_at"))
+    assert [(status, notified is not None) for _, status, _, notified in states] == [
+        ("ready", True)], states
     assert [record.getMessage() for record in caplog.records
             if record.name == notices.name] == []
     assert notices.level == level
