@@ -24,6 +24,7 @@ through Django's cursor so that they are recorded.
 import datetime
 import decimal
 import json
+import math
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -428,6 +429,10 @@ def _chained_converter(functions: list[Any], expression: Any) -> Callable[[Any],
     return convert
 
 
+# Converted values kept per decimal column on SQLite.
+DECIMALS_KEPT = 4096
+
+
 def _sqlite_converter(column: models.Field, functions: list[Any],
                       vendor: str) -> Callable[[Any], Any] | None:
     """Return a function equal to SQLite's one converter of a decimal, time or boolean
@@ -441,11 +446,22 @@ def _sqlite_converter(column: models.Field, functions: list[Any],
         create_decimal = decimal.Context(prec=15).create_decimal_from_float
         places = decimal.Decimal(1).scaleb(-column.decimal_places)
         context = column.context
+        # Prices, costs and totals repeat: each stored value is converted once. Decimals
+        # are immutable, so rows may share them.
+        converted: dict[Any, decimal.Decimal] = {}
 
         def to_decimal(value: Any) -> Any:
             if value is None:
                 return None
-            return create_decimal(value).quantize(places, context=context)
+            if value == 0 and math.copysign(1.0, value) < 0:
+                # -0.0 is a key equal to 0, but Django converts it to Decimal("-0.00").
+                return create_decimal(value).quantize(places, context=context)
+            found = converted.get(value)
+            if found is None:
+                found = create_decimal(value).quantize(places, context=context)
+                if len(converted) < DECIMALS_KEPT:
+                    converted[value] = found
+            return found
         return to_decimal
     if kind == "DateTimeField":
         zone = connection.timezone if settings.USE_TZ else None

@@ -207,7 +207,8 @@ def _django_converted(column, value):
 
 
 @pytest.mark.parametrize(("model", "name", "raw_values"), [
-    (Item, "price", [None, 0, 4, 4.05, 0.1 + 0.2, -3.335, 99999999.99, 1e-9, 12.345678]),
+    (Item, "price", [None, 0, 4, 4.05, 0.1 + 0.2, -3.335, 99999999.99, 1e-9, 12.345678,
+                     4.0, 4.05, 0.0, -0.0]),
     (OrderLine, "tax_rate", [None, 0, 7.125, 19.99999999]),
     (Item, "taxable", [None, 0, 1, True, False]),
     (Order, "finalized_at", [None, "2011-01-04 10:22:00", "2011-01-04 10:22:00.123456",
@@ -227,3 +228,5 @@ def test_converters_match_django(db, model, name, raw_values):
         assert type(converted) is type(expected), raw
         if isinstance(expected, Decimal):
             assert str(converted) == str(expected), raw
+            # A value converted before comes from the converter's store, unchanged.
+            assert str(convert(raw)) == str(expected), raw
