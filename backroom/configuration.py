@@ -142,9 +142,10 @@ def switch(name: str) -> bool:
     """Read the on/off environment variable `name` (1, true, yes, on or 0, false, no, off,
     in any case; unset is off)."""
     value = os.environ.get(name, "")
-    if value.strip().lower() in TRUE_WORDS:
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
         return True
-    if value.strip().lower() in FALSE_WORDS:
+    if word in FALSE_WORDS:
         return False
     raise ImproperlyConfigured(
         f"{name}={value} is invalid. Give 1, true, yes or on to switch it on, or 0, false, "

@@ -76,7 +76,7 @@ def _validation_message(entry: dict[str, Any]) -> str:
         try:
             return template.format(**(entry.get("ctx") or {}))
         except KeyError:
-            pass  # a limit the template names is missing: pydantic's message says it
+            pass  # a limit the template names is missing, so pydantic's message is used
     message = str(entry.get("msg", "invalid value"))
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]

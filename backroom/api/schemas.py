@@ -39,8 +39,8 @@ Quantity = Annotated[StrictInt, Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
 
 def _digits_only(value: Any) -> Any:
     if isinstance(value, str) and not (value.isascii() and value.isdigit()):
-        shown = value if len(value) <= 20 else value[:20] + "..."
-        raise ValueError(f"'{shown}' is not an id; give the number alone, such as 12.")
+        start = value if len(value) <= 20 else value[:20] + "..."
+        raise ValueError(f"'{start}' is not an id; give the number alone, such as 12.")
     return value
 
 

@@ -72,11 +72,8 @@ def insert_numbered(model: type[models.Model], row: models.Model, prefix: str) -
     """
     if connection.vendor == "postgresql":
         read = _values_reader(model, numbered=True)
-        [(pk,)] = sql.write_returning(_numbered_insert_sql(model), [
-            prefix, json.dumps([read(row)], default=json_value)])
-        row.pk = pk
-        row._state.adding = False
-        row._state.db = connection.alias
+        _keys_set([row], sql.write_returning(_numbered_insert_sql(model), [
+            prefix, json.dumps([read(row)], default=json_value)]))
     else:
         row.number = placeholder_number()  # type: ignore[attr-defined]
         insert_all(model, [row])

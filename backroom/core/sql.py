@@ -29,7 +29,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -57,12 +57,9 @@ def model_rows(model: type[ModelT], where: str, params: Sequence[Any], *,
     sql = _select_sql(model, where, order_by, lock and connection.features.has_select_for_update,
                       connection.vendor)
     attnames, converters = _model_converters(model, connection.vendor)
-    rows = fetch_all(sql, params)
+    build = _builder(model)
     alias = connection.alias
-    if _plain_model(model):
-        return [_instance(model, alias, attnames, _convert(row, converters)) for row in rows]
-    from_db = model.from_db
-    return [from_db(alias, attnames, _convert(row, converters)) for row in rows]
+    return [build(alias, attnames, _convert(row, converters)) for row in fetch_all(sql, params)]
 
 
 def model_rows_with_children(
@@ -83,25 +80,18 @@ def model_rows_with_children(
                     lock and connection.features.has_select_for_update, connection.vendor)
     attnames, converters = _model_converters(model, connection.vendor)
     child_attnames, child_converters = _model_converters(child, connection.vendor)
+    build, build_child = _builder(model), _builder(child)
     width = len(attnames)
     alias = connection.alias
     found: dict[Any, tuple[ModelT, list[ChildT]]] = {}
     for row in fetch_all(sql, params):
         key = row[0]
         if key not in found:
-            found[key] = (_built(model, alias, attnames, _convert(row[:width], converters)),
-                          [])
+            found[key] = (build(alias, attnames, _convert(row[:width], converters)), [])
         if row[width] is not None:
-            found[key][1].append(_built(child, alias, child_attnames,
-                                        _convert(row[width:], child_converters)))
+            found[key][1].append(build_child(alias, child_attnames,
+                                             _convert(row[width:], child_converters)))
     return list(found.values())
-
-
-def _built(model: type[ModelT], alias: str, attnames: list[str],
-           values: tuple[Any, ...]) -> ModelT:
-    if _plain_model(model):
-        return _instance(model, alias, attnames, values)
-    return model.from_db(alias, attnames, values)
 
 
 def value_rows(sql: str, params: Sequence[Any],
@@ -153,10 +143,14 @@ def _run(sql: str, params: Sequence[Any], result: Callable[[Any], ResultT]) -> R
             return result(cursor)
 
 
+# A held write: its quoted table, its statement and the statement's parameters.
+Write = tuple[str, str, Sequence[Any]]
+
+
 class _PendingWrites(threading.local):
     """The writes held back by `writes_together` in this thread, or None outside it."""
 
-    writes: list[tuple[str, str, Sequence[Any]]] | None = None
+    writes: list[Write] | None = None
 
 
 _pending = _PendingWrites()
@@ -171,9 +165,9 @@ def writes_together() -> Iterator[None]:
     the rows as they were before it, so each must be a blind INSERT or UPDATE
     (values given, rows chosen by key), and two writes to one table go in
     separate statements. Any other statement, ORM queries included, sends the
-    held writes first, so its results include them. On an exception the held writes are
-    dropped, as the transaction rolls back. Elsewhere than on PostgreSQL the
-    writes run when they are given.
+    held writes first, so its results include them. On an exception the held
+    writes are dropped, as the transaction rolls back. Elsewhere than on
+    PostgreSQL the writes run when they are given.
     """
     if _pending.writes is not None or connection.vendor != "postgresql":
         yield
@@ -209,7 +203,7 @@ def write(sql: str, params: Sequence[Any]) -> None:
     if table is None:
         execute(sql, params)
         return
-    if any(held == table for held, _, _ in writes):
+    if any(written == table for written, _, _ in writes):
         _writes_send()
     writes.append((table, sql, params))
 
@@ -219,15 +213,13 @@ def write_returning(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     `writes_together`, the writes held back go in the same statement."""
     writes = _pending.writes
     table = _written_table(sql)
-    if not writes or table is None or any(held == table for held, _, _ in writes):
+    if not writes or table is None or any(written == table for written, _, _ in writes):
         return fetch_all(sql, params)
-    held = list(writes)
-    writes.clear()
-    text, earlier_params = _with_clauses(held)
+    text, earlier_params = _with_clauses(_taken(writes))
     return fetch_all(f"{text} {sql}", [*earlier_params, *params])
 
 
-def _with_clauses(writes: list[tuple[str, str, Sequence[Any]]]) -> tuple[str, list[Any]]:
+def _with_clauses(writes: list[Write]) -> tuple[str, list[Any]]:
     """Return the WITH clause of these writes and its parameters."""
     clauses = [f'"write_{index}" AS ({statement})'
                for index, (_, statement, _) in enumerate(writes)]
@@ -239,14 +231,19 @@ def _writes_send() -> None:
     writes = _pending.writes
     if not writes:
         return
-    held = list(writes)
-    writes.clear()
-    *earlier, (_, last, last_params) = held
+    *earlier, (_, last, last_params) = _taken(writes)
     if not earlier:
         execute(last, last_params)
         return
     text, params = _with_clauses(earlier)
     execute(f"{text} {last}", [*params, *last_params])
+
+
+def _taken(writes: list[Write]) -> list[Write]:
+    """Return the held writes and empty the list, which the block keeps using."""
+    taken = list(writes)
+    writes.clear()
+    return taken
 
 
 @lru_cache(maxsize=256)
@@ -344,6 +341,13 @@ def _plain_model(model: type[models.Model]) -> bool:
     """Return whether rows of `model` can become instances without `Model.from_db`."""
     return (model.from_db.__func__ is models.Model.from_db.__func__  # type: ignore[attr-defined]
             and plain_construction(model))
+
+
+def _builder(model: type[ModelT]) -> Callable[[str, list[str], tuple[Any, ...]], ModelT]:
+    """Return the function that builds an instance of `model` from a row's values."""
+    if _plain_model(model):
+        return partial(_instance, model)
+    return model.from_db
 
 
 def _instance(model: type[ModelT], alias: str, attnames: list[str],

@@ -26,18 +26,13 @@ from django.utils import timezone
 
 from backroom.core.audit import AuditLog
 from backroom.core.sql import execute, fetch_all, field, ids_in, ids_value, value_rows
-from backroom.customers.models import Customer
 from backroom.sales.models import Order, OrderStatus
 
 logger = logging.getLogger(__name__)
 
 
-def can_notify(order: Order, customer: Customer | None = None) -> bool:
-    customer = customer or order.customer
-    return bool(customer.email) and customer.notify and not customer.is_walk_in
-
-
-# The order's customer accepts e-mail, as `can_notify` decides.
+# The order's customer accepts e-mail: an address, consent to notices, and not the
+# walk-in customer.
 CUSTOMER_ACCEPTS_EMAIL = """EXISTS (
         SELECT 1 FROM "customers_customer"
         WHERE "customers_customer"."id" = "sales_order"."customer_id"
@@ -78,7 +73,7 @@ ORDERS_UNNOTIFIED_MARK = f"""
             OR "notified_at" < %s)
     RETURNING "id"
 """
-# A notice still unsent this long after its order turned ready was lost.
+# A notice still unsent this long after its order was marked was lost with its process.
 LOST_AFTER = datetime.timedelta(minutes=10)
 
 
@@ -259,10 +254,9 @@ def _no_longer_ready(order_ids: list[int]) -> set[int]:
     return unmarked
 
 
-def ready_notice_send(order_id: int, reminder: bool = False,
-                      currency: str | None = None) -> str | None:
-    """Send one order's ready notice, or with `reminder` its reminder, if it is still
-    ready; return the order's number if it went out, else None."""
+def _reminder_send(order_id: int, currency: str) -> tuple[str, bool] | None:
+    """Send one ready order's reminder; return the order's number and whether the
+    reminder went out, or None when the order is no longer ready."""
     found = _notice_orders([order_id])
     if not found:
         return None
@@ -271,12 +265,11 @@ def ready_notice_send(order_id: int, reminder: bool = False,
     audit = AuditLog(None)
     mail = _mail_connection()
     try:
-        sent = _notice_send(order, lines, mail, audit, reminder=reminder,
-                            currency=currency or _currency())
+        sent = _notice_send(order, lines, mail, audit, reminder=True, currency=currency)
     finally:
         mail.close()
         audit.flush()
-    return order.number if sent else None
+    return order.number, sent
 
 
 def _mail_connection() -> BaseEmailBackend:
@@ -389,13 +382,14 @@ def ready_reminders_send(*, now=None) -> tuple[list[str], int]:
     failed = 0
     currency = _currency()
     for order_id in due:
-        number = ready_notice_send(order_id, reminder=True, currency=currency)
-        if number is None:
+        result = _reminder_send(order_id, currency)
+        if result is not None and result[1]:
+            sent.append(result[0])
+            continue
+        # Not sent: the claim goes, so a later run reminds the order if it is still ready.
+        execute('UPDATE "sales_order" SET "reminded_at" = NULL WHERE "id" = %s', [order_id])
+        if result is not None:
             failed += 1
-            execute('UPDATE "sales_order" SET "reminded_at" = NULL WHERE "id" = %s',
-                    [order_id])
-        else:
-            sent.append(number)
     logger.info("sent %d ready reminders", len(sent))
     return sent, failed
 

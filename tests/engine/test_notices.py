@@ -36,19 +36,19 @@ class Inbox(Message):
     def __init__(self) -> None:
         super().__init__()
         self.messages = []
-        # A test that sets `gate` holds each message until it opens; `arrived` tells it
-        # that a sender is waiting.
+        # A test that sets `gate` keeps each message waiting until the gate opens.
+        # `arrived` is set once a sender is waiting.
         self.gate: threading.Event | None = None
         self.arrived = threading.Event()
-        # The gate holds the messages from this one on (counted from 0); `held` tells that
-        # one is held.
+        # The gate stops the messages from this one on, counted from 0. `stopped` is set
+        # once one waits at the gate.
         self.hold_from = 0
-        self.held = threading.Event()
+        self.stopped = threading.Event()
 
     def handle_message(self, message) -> None:
         self.arrived.set()
         if self.gate is not None and len(self.messages) >= self.hold_from:
-            self.held.set()
+            self.stopped.set()
             self.gate.wait(30)
         self.messages.append(message)
 
@@ -370,7 +370,7 @@ def test_sender_replaces_dropped_connection(
 
 def notice_held_by_mail_server(owner, customer, inbox, settings) -> None:
     """Make an order ready with notices sent in the background, and return once the sender
-    waits on the mail server, which holds the message until `inbox.gate` opens."""
+    waits on the mail server, which keeps the message until `inbox.gate` opens."""
     settings.BACKROOM_NOTICES_IN_BACKGROUND = True
     inbox.gate = threading.Event()
     back_order_scarf(owner, customer)
@@ -445,7 +445,7 @@ def test_each_notice_recorded_before_the_next(owner, customer, scarf, inbox, set
     purchase_order_submit(user=owner, number=po.number)
     purchase_order_receive(user=owner, number=po.number, lines=[
         ReceiveLineInput(line_id=po.lines.get().pk, quantity=2)])
-    assert inbox.held.wait(30)
+    assert inbox.stopped.wait(30)
 
     recorded = list(Event.objects.filter(action="customer_notified")
                     .values_list("order_id", flat=True))
