@@ -1,5 +1,6 @@
 """Requests handled before or around the views: text with a NUL character, an API body
-too large to read, a lost database connection while a screen reads."""
+too large to read, a method an API address does not take, a lost database connection
+while a screen reads."""
 
 import json
 import logging
@@ -13,7 +14,7 @@ from django.db import DatabaseError, InterfaceError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from backroom.api.problems import problem
+from backroom.api.problems import PROBLEM_CONTENT_TYPE, problem
 from backroom.core.errors import DatabaseUnavailable, database_error_as
 from backroom.web.views.common import page
 
@@ -34,7 +35,8 @@ class RejectNulCharacter:
     problem: 404 for an address (no record has such a key), 422 naming the
     query parameter or body field. Uploaded files are not checked, because
     they are read as data. An API body larger than Django reads into memory
-    gets a 413 problem instead of Django's HTML page.
+    gets a 413 problem instead of Django's HTML page, and a method that an API
+    address does not take gets a 405 problem instead of an empty page.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -45,9 +47,24 @@ class RejectNulCharacter:
             rejection = _api_rejection(request)
             if rejection is not None:
                 return rejection
-        elif _screen_has_nul(request):
+            return _method_problem(request, self.get_response(request))
+        if _screen_has_nul(request):
             return page(request, {}, "web/bad_text.html", status=400)
         return self.get_response(request)
+
+
+def _method_problem(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Return the API's plain 405 response as a problem that names the allowed methods."""
+    if response.status_code != 405 or response.get("Content-Type") == PROBLEM_CONTENT_TYPE:
+        return response
+    allowed = sorted(method.strip() for method in response.get("Allow", "").split(",")
+                     if method.strip())
+    detail = f"{request.method} is not allowed on {request.path}"
+    detail += f"; use {' or '.join(allowed)}." if allowed else "."
+    rejected = problem(405, "method_not_allowed", "Method not allowed", detail)
+    if allowed:
+        rejected["Allow"] = ", ".join(allowed)
+    return rejected
 
 
 def _screen_has_nul(request: HttpRequest) -> bool:

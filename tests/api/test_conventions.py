@@ -536,3 +536,17 @@ def test_line_view_puts_back_orders_first(api, customer, card, scarf):
 def test_bad_order_list_cursor_rejected(api, cursor):
     """The cursors decode to nothing, to segment 9 of 2, and to a text segment."""
     assert_problem(api.get("/orders", cursor=cursor), 422, "validation_error")
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("put", "/orders", "GET, POST"),
+    ("delete", "/items/A", "GET"),
+    ("post", "/settings", "GET, PATCH"),
+])
+def test_method_not_taken_is_problem(api, card, method, path, allowed):
+    response = getattr(api.client, method)(f"/api/v1{path}", headers=api._headers(None))
+
+    body = assert_problem(response, 405, "method_not_allowed")
+    assert response["Allow"] == allowed
+    assert body["detail"] == (f"{method.upper()} is not allowed on /api/v1{path}; use "
+                              f"{allowed.replace(', ', ' or ')}.")
