@@ -8,6 +8,7 @@ from pydantic import Field
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate
 from backroom.api.schemas import PathId, RequestBody
+from backroom.core.errors import ValidationFailed
 from backroom.core.money import format_money
 from backroom.customers import services
 from backroom.customers.models import Customer
@@ -23,6 +24,13 @@ class CustomerIn(RequestBody):
     email: str = Field(default="", max_length=254)
     phone: str = Field(default="", max_length=40)
     notify: bool = True
+
+
+class CustomerPatch(RequestBody):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=40)
+    notify: bool | None = None
 
 
 def customer_dict(customer: Customer, with_orders: bool = False) -> dict[str, Any]:
@@ -66,3 +74,17 @@ def customer_list(request: HttpRequest, q: str = "", limit: int | None = None,
             summary="A customer with open orders and store credit")
 def customer_detail(request: HttpRequest, customer_id: PathId) -> dict[str, Any]:
     return customer_dict(services.customer_get(customer_id), with_orders=True)
+
+
+@router.patch("/customers/{customer_id}", response=dict,
+              summary="Change a customer's name, contact details or notify setting")
+def customer_patch(request: HttpRequest, customer_id: PathId,
+                   payload: CustomerPatch) -> dict[str, Any]:
+    changes = payload.model_dump(exclude_unset=True)
+    for field, value in changes.items():
+        if value is None:
+            raise ValidationFailed(
+                f"{field} is null; give a value, or leave {field} out to keep the customer's "
+                "own.", field=field)
+    customer = services.customer_update(customer_id=customer_id, **changes)
+    return customer_dict(customer, with_orders=True)

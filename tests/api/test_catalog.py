@@ -1,5 +1,9 @@
 """Vendors, items and customers through the API."""
 
+import pytest
+
+from backroom.customers.services import walk_in_customer
+
 from .helpers import assert_problem, expect, nothing_changes
 
 SCARF = {"sku": "SCARF-RED", "description": "red wool scarf", "price": "29.50",
@@ -80,6 +84,57 @@ def test_customer_created(api):
     assert record["name"] == "Ada Lovelace"
     assert record["open_orders"] == []
     assert record["store_credit"] == "0.00"
+
+
+def test_customer_notify_setting_changed_alone(api):
+    customer = expect(api.post("/customers", {"name": "Ada Lovelace", "email": "ada@example.com",
+                                              "phone": "0123"}), 201)
+
+    changed = expect(api.patch(f"/customers/{customer['id']}", {"notify": False}))
+    record = expect(api.get(f"/customers/{customer['id']}"))
+
+    assert changed["notify"] is False
+    assert (record["name"], record["email"], record["phone"], record["notify"]) == (
+        "Ada Lovelace", "ada@example.com", "0123", False)
+
+
+def test_customer_contact_changed(api):
+    customer = expect(api.post("/customers", {"name": "Ada", "email": "ada@example.com"}), 201)
+
+    expect(api.patch(f"/customers/{customer['id']}", {"name": "Ada King", "email": ""}))
+    record = expect(api.get(f"/customers/{customer['id']}"))
+
+    assert (record["name"], record["email"], record["notify"]) == ("Ada King", "", True)
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"name": None}, "name"),
+    ({"name": ""}, "name"),
+    ({"notify": None}, "notify"),
+    ({"email": "not an address"}, "email"),
+    ({"colour": "blue"}, "colour"),
+])
+def test_bad_customer_change_rejected(api, body, field):
+    customer = expect(api.post("/customers", {"name": "Ada", "email": "ada@example.com"}), 201)
+
+    with nothing_changes():
+        response = api.patch(f"/customers/{customer['id']}", body)
+
+    problem = assert_problem(response, 422, "validation_error")
+    assert problem["errors"][0]["field"] == field
+
+
+def test_walk_in_customer_cannot_be_changed(api):
+    walk_in = walk_in_customer()
+
+    with nothing_changes():
+        response = api.patch(f"/customers/{walk_in.pk}", {"notify": False})
+
+    assert_problem(response, 422, "validation_error")
+
+
+def test_change_of_unknown_customer_not_found(api):
+    assert_problem(api.patch("/customers/999999", {"notify": False}), 404, "not_found")
 
 
 def test_customer_without_name_rejected(api):
