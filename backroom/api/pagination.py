@@ -94,6 +94,9 @@ def paginate_segments(segments: Sequence[QuerySet], *, limit: int | None, cursor
     id walks the primary-key index, where sorting on a computed rank would
     sort every matching row before sending fifty. The cursor holds the
     segment and the last id sent.
+
+    NOTE: a row that moves to another segment while a client pages (a line
+    received meanwhile) can be listed twice or not at all.
     """
     size = check_limit(limit)
     start, last_id = 0, None
