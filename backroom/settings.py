@@ -102,7 +102,10 @@ def _database() -> dict[str, Any]:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
         config["TEST"] = {"NAME": os.environ.get("BACKROOM_TEST_DB_NAME") or None}
-    elif os.environ.get("BACKROOM_TEST_DB_NAME"):
+        return config
+    # Django's backend, with each transaction begun by its first statement.
+    config["ENGINE"] = "backroom.core.postgresql"
+    if os.environ.get("BACKROOM_TEST_DB_NAME"):
         # Lets several test runs share one PostgreSQL server without clashing.
         config["TEST"] = {"NAME": os.environ["BACKROOM_TEST_DB_NAME"]}
     return config
