@@ -213,8 +213,11 @@ def purchase_order_create(*, user, vendor: str, include_purchase_requests: bool 
         items = lock_items(line_items)
     requests = []
     if include_purchase_requests:
-        requests = model_rows(PurchaseRequest, VENDOR_OPEN_REQUESTS + ' AND "quantity" > 0',
-                              of_vendor)
+        # A request committed after the items were locked may be for an item that is
+        # not locked. It stays open for the vendor's next purchase order.
+        requests = [request for request in model_rows(
+            PurchaseRequest, VENDOR_OPEN_REQUESTS + ' AND "quantity" > 0', of_vendor)
+            if request.item_id in items]
 
     po = new_instance(
         PurchaseOrder, vendor=vendor_row, expected_date=expected_date,

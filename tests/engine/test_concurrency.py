@@ -141,3 +141,45 @@ def test_two_refunds_of_same_payment(api, owner, customer, card):
     order.refresh_from_db()
     assert order.paid == Decimal("0.00")
     assert invariant_violations() == []
+
+
+def test_request_made_while_po_created_waits_for_next_po(owner, customer, scarf, monkeypatch):
+    from backroom.purchasing import services
+    from backroom.purchasing.models import PurchaseRequest, RequestStatus
+
+    Item.objects.create(sku="D", description="dark scarf", price=Decimal("30.00"),
+                        vendor=scarf.vendor, taxable=False)
+    order_create(user=owner, order_type="sales_order", customer_id=customer.pk,
+                 lines=[LineInput(sku="B", quantity=1)],
+                 payments=[PaymentInput(amount=Decimal("30.00"), tender="card")])
+    lock_requests_items = services._request_items_lock
+    errors: list[BaseException] = []
+
+    def sell_other_item():
+        try:
+            order_create(user=owner, order_type="sales_order", customer_id=customer.pk,
+                         lines=[LineInput(sku="D", quantity=2)],
+                         payments=[PaymentInput(amount=Decimal("60.00"), tender="card")])
+        except BaseException as error:  # reported to the test below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    def lock_then_let_other_clerk_sell(of_vendor, item_ids):
+        # The other clerk's order locks an item this transaction has not locked, so
+        # it commits its request before this one reads the requests.
+        locked = lock_requests_items(of_vendor, item_ids)
+        clerk = threading.Thread(target=sell_other_item)
+        clerk.start()
+        clerk.join(timeout=30)
+        return locked
+
+    monkeypatch.setattr(services, "_request_items_lock", lock_then_let_other_clerk_sell)
+    po = purchase_order_create(user=owner, vendor="V", include_purchase_requests=True)
+
+    assert not errors, errors
+    assert [(line.item.sku, line.quantity) for line in po.lines.select_related("item")] == [
+        ("B", 1)]
+    later = PurchaseRequest.objects.get(item__sku="D")
+    assert (later.status, later.po_line_id, later.quantity) == (RequestStatus.OPEN, None, 2)
+    assert invariant_violations() == []
