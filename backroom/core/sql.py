@@ -165,9 +165,11 @@ def writes_together() -> Iterator[None]:
     the rows as they were before it, so each must be a blind INSERT or UPDATE
     (values given, rows chosen by key), and two writes to one table go in
     separate statements. Any other statement, ORM queries included, sends the
-    held writes first, so its results include them. On an exception the held
-    writes are dropped, as the transaction rolls back. Elsewhere than on
-    PostgreSQL the writes run when they are given.
+    held writes first, so its results include them. Inside a transaction, the
+    backend sends them in the same message as that statement, or with the
+    COMMIT. On an exception the held writes are dropped, as the transaction
+    rolls back. Elsewhere than on PostgreSQL the writes run when they are
+    given.
     """
     if _pending.writes is not None or connection.vendor != "postgresql":
         yield
@@ -231,12 +233,17 @@ def _writes_send() -> None:
     writes = _pending.writes
     if not writes:
         return
-    *earlier, (_, last, last_params) = _taken(writes)
-    if not earlier:
-        execute(last, last_params)
+    *earlier, (_, text, params) = _taken(writes)
+    params = list(params)
+    if earlier:
+        clauses, earlier_params = _with_clauses(earlier)
+        text, params = f"{clauses} {text}", [*earlier_params, *params]
+    db = connections[DEFAULT_DB_ALIAS]
+    # Statements that Django records go one by one, so that the record lists them.
+    hold = getattr(db, "writes_hold", None)
+    if hold is not None and not db.queries_logged and hold(text, params):
         return
-    text, params = _with_clauses(earlier)
-    execute(f"{text} {last}", [*params, *last_params])
+    execute(text, params)
 
 
 def _taken(writes: list[Write]) -> list[Write]:

@@ -8,18 +8,21 @@ while Django has autocommit off, the first statement sent on an idle
 connection goes as "BEGIN; statement" in one message. Commit and rollback
 work as before, because psycopg sends COMMIT or ROLLBACK whenever the
 server reports an open transaction.
+
+Writes that `writes_together` holds back can also wait on the connection
+(`writes_hold`) for the next statement or the commit, and go in its message.
+A rollback drops them.
 """
 
 from typing import Any
 
 from django.db.backends.postgresql import base
-from psycopg import ClientCursor
+from psycopg import ClientCursor, IsolationLevel
 from psycopg.pq import TransactionStatus
 
-BEGIN = "BEGIN; "
-
-# Django defines its cursor class by the psycopg version it finds, which the type
+# Django defines its cursor classes by the psycopg version it finds, which the type
 # stubs do not follow.
+django_backend: Any = base
 DjangoCursor: Any = base.Cursor
 DjangoWrapper: Any = base.DatabaseWrapper
 
@@ -28,28 +31,66 @@ class TransactionCursor(DjangoCursor):
     """A cursor that starts the transaction Django asked for with the statement it sends."""
 
     def execute(self, query: Any, params: Any = None, **kwargs: Any) -> "TransactionCursor":
-        if not _begin_needed(self.connection):
+        first, first_params = _statements_before(self.connection)
+        if not first:
             super().execute(query, params, **kwargs)
             return self
-        if not isinstance(query, str):
-            # A composed query is sent as it is, after a BEGIN of its own.
-            super().execute("BEGIN")
+        if not isinstance(query, str) or not isinstance(params, list | tuple | None):
+            # A composed query, or one with named parameters, goes in a message of its own.
+            super().execute("; ".join(first), first_params or None)
             super().execute(query, params, **kwargs)
             return self
-        super().execute(BEGIN + query, params, **kwargs)
-        # The first result is that of BEGIN, and the caller reads the statement's.
-        self.nextset()
+        if params is None and first_params:
+            # A query without parameters has its percent signs as they are.
+            query, params = query.replace("%", "%%"), ()
+        super().execute("; ".join([*first, query]),
+                        [*first_params, *params] if first_params else params, **kwargs)
+        # The first results are those of the statements put before, and the caller reads
+        # the query's.
+        for _ in first:
+            self.nextset()
         return self
 
     def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> None:
-        if _begin_needed(self.connection):
-            super().execute("BEGIN")
+        first, first_params = _statements_before(self.connection)
+        if first:
+            super().execute("; ".join(first), first_params or None)
         super().executemany(query, params_seq, **kwargs)
 
 
-def _begin_needed(connection: Any) -> bool:
-    return bool(getattr(connection, "begin_pending", False)) and (
-        connection.info.transaction_status == TransactionStatus.IDLE)
+def _statements_before(connection: Any) -> tuple[list[str], list[Any]]:
+    """Return the statements to send before the next one, and their parameters: the
+    BEGIN of a transaction Django asked for, then the held writes, which it takes."""
+    statements: list[str] = []
+    if getattr(connection, "begin_pending", False) and (
+            connection.info.transaction_status == TransactionStatus.IDLE):
+        statements.append(_begin_statement(connection))
+    held = getattr(connection, "held_writes", None)
+    if not held:
+        return statements, []
+    connection.held_writes = None
+    statements.extend(text for text, _ in held)
+    return statements, [value for _, params in held for value in params]
+
+
+def _begin_statement(connection: Any) -> str:
+    """Return the BEGIN that psycopg would send, with the connection's isolation level and
+    access mode if they are set."""
+    parts = ["BEGIN"]
+    if connection.isolation_level is not None:
+        level = IsolationLevel(connection.isolation_level)
+        parts.append("ISOLATION LEVEL " + level.name.replace("_", " "))
+    if connection.read_only is not None:
+        parts.append("READ ONLY" if connection.read_only else "READ WRITE")
+    return " ".join(parts)
+
+
+def _statements_send(connection: Any) -> None:
+    """Send the statements due before the next one, in a message of their own."""
+    first, params = _statements_before(connection)
+    if first:
+        with ClientCursor(connection) as cursor:
+            cursor.execute("; ".join(first), params or None)
 
 
 class DatabaseWrapper(DjangoWrapper):
@@ -58,6 +99,51 @@ class DatabaseWrapper(DjangoWrapper):
         if params.get("cursor_factory") is DjangoCursor:
             params["cursor_factory"] = TransactionCursor
         return params
+
+    def create_cursor(self, name: str | None = None) -> Any:
+        connection = self.connection
+        if name is None or not getattr(connection, "begin_pending", False):
+            return super().create_cursor(name)
+        # A named cursor (`QuerySet.iterator()`) sends its DECLARE itself. Inside a
+        # transaction it lives in it, WITHOUT HOLD, as with Django's own backend, and a
+        # FOR UPDATE query keeps its locks.
+        _statements_send(connection)
+        cursor = django_backend.ServerSideCursor(connection, name=name, scrollable=False,
+                                                 withhold=False)
+        loader = connection.adapters.get_loader(django_backend.TIMESTAMPTZ_OID,
+                                                django_backend.Format.TEXT)
+        if self.timezone != loader.timezone:
+            django_backend.register_tzloader(self.timezone, cursor)
+        return cursor
+
+    def writes_hold(self, sql: str, params: list[Any]) -> bool:
+        """Keep a write to send with the next statement or the commit of the transaction.
+
+        Return False, having kept nothing, outside a transaction or where this
+        backend does not start transactions itself.
+        """
+        connection = self.connection
+        if connection is None or not self.in_atomic_block or not getattr(
+                connection, "begin_pending", False):
+            return False
+        held = getattr(connection, "held_writes", None) or []
+        held.append((sql, params))
+        connection.held_writes = held
+        return True
+
+    def _commit(self) -> None:
+        connection = self.connection
+        if connection is not None and getattr(connection, "held_writes", None):
+            # The held writes and COMMIT go in one message. If a write fails, the server
+            # skips the COMMIT, and Django rolls the transaction back.
+            with self.wrap_database_errors, connection.cursor() as cursor:
+                cursor.execute("COMMIT")
+        super()._commit()
+
+    def _rollback(self) -> None:
+        if self.connection is not None:
+            self.connection.held_writes = None
+        super()._rollback()
 
     def _set_autocommit(self, autocommit: bool) -> None:
         connection = self.connection
