@@ -1,6 +1,7 @@
 """Benchmark: the back-order flow of the product specification, repeated.
 
     .venv/bin/python bench/flow.py sqlite|postgres [--iterations N] [--no-http] [--profile]
+        [--delay-ms MS]
 
 Each iteration runs the flow of a sales order for customer C with one card
 in stock and one scarf to order: order with 34.00 paid, hand over the card,
@@ -12,6 +13,11 @@ it over. It runs three ways in the same process and database:
   statements, one transaction per step, through the raw driver (sqlite3 or
   psycopg) on the same schema;
 - http: the REST API, through gunicorn with one worker on 127.0.0.1.
+
+With --delay-ms on PostgreSQL, every connection goes through
+bench/latency_proxy.py, which holds each chunk of data on its way in either
+direction: a database server on another machine. The result then gives the
+round trip measured through the proxy.
 
 Results (per-iteration mean and p95 in milliseconds, and the ratios to the
 floor) go to bench/results/flow-<database>-<time>.json. With --profile, 20
@@ -27,11 +33,21 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import REPO, RESULTS, database, django_command, machine, write_result  # noqa: E402
+from common import (  # noqa: E402
+    DEFAULT_POSTGRES,
+    REPO,
+    RESULTS,
+    database,
+    django_command,
+    machine,
+    write_result,
+)
 
 WARM_UP = 5
 
@@ -43,15 +59,25 @@ def main() -> None:
     parser.add_argument("--no-http", action="store_true")
     parser.add_argument("--profile", action="store_true",
                         help="also write a cProfile of 20 flows through the services")
+    parser.add_argument("--delay-ms", type=float,
+                        help="PostgreSQL only: hold each chunk of data this long on its way "
+                             "to and from the server")
     args = parser.parse_args()
+    if args.delay_ms is not None and args.database != "postgres":
+        parser.error("--delay-ms needs postgres")
 
-    with database(args.database) as env:
+    with _server(args.delay_ms) as (server, round_trip), database(args.database, server) as env:
         django_command(env, "migrate", "-v", "0")
         out = Path(env["BACKROOM_HOME"]) / "flow.json"
+        # The child imports the package of this checkout, not an installed one.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         subprocess.run([sys.executable, __file__, "--inner", str(out), str(args.iterations),
                         "0" if args.no_http else "1", "1" if args.profile else "0"],
                        cwd=REPO, env=env, check=True)
         timings = json.loads(out.read_text())
+        if round_trip is not None:
+            timings["delay_ms"] = args.delay_ms
+            timings["round_trip_ms"] = round_trip
         profile = out.with_suffix(".profile.txt")
         if profile.exists():
             saved = RESULTS / f"flow-{args.database}-profile.txt"
@@ -63,6 +89,45 @@ def main() -> None:
     path = write_result(f"flow-{args.database}", result)
     print(json.dumps(result, indent=2))
     print(f"written to {path}")
+
+
+@contextmanager
+def _server(delay_ms: float | None) -> Iterator[tuple[str, float | None]]:
+    """Yield the PostgreSQL server's URL, through a delaying proxy when `delay_ms` is given,
+    and the median round trip of `SELECT 1` through it."""
+    if delay_ms is None:
+        yield DEFAULT_POSTGRES, None
+        return
+    import socket
+
+    import psycopg
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proxy = subprocess.Popen([sys.executable, str(Path(__file__).with_name("latency_proxy.py")),
+                              str(port), "5432", str(delay_ms)])
+    server = DEFAULT_POSTGRES.replace("127.0.0.1:5432", f"127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                connection = psycopg.connect(server, autocommit=True)
+                break
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        with connection:
+            samples = []
+            for _ in range(50):
+                started = time.perf_counter()
+                connection.execute("SELECT 1").fetchall()
+                samples.append((time.perf_counter() - started) * 1000)
+        yield server, round(statistics.median(samples), 2)
+    finally:
+        proxy.terminate()
+        proxy.wait(timeout=10)
 
 
 # ---------------------------------------------------------------- inside the bench database
