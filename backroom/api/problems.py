@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db import DatabaseError, DataError, InterfaceError
 from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from backroom.core.errors import BackroomError, DatabaseUnavailable, database_error_as
@@ -41,9 +42,13 @@ def on_validation_error(request: HttpRequest, error: ValidationError) -> HttpRes
     for entry in error.errors:
         location = [str(part) for part in entry.get("loc", ()) if part not in ("body", "payload")]
         field = _field_path(location)
+        if not field and entry.get("type") == "missing":
+            errors.append({"field": "", "message": "The request has no body; send a JSON "
+                                                   "object."})
+            continue
         errors.append({"field": field, "message": _validation_message(entry)})
     first = errors[0] if errors else {"field": "", "message": "invalid request"}
-    detail = f"{first['field'] or 'request'}: {first['message']}"
+    detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
     return problem(422, "validation_error", "Invalid input", detail, errors)
 
 
@@ -64,14 +69,21 @@ VALIDATION_MESSAGES = {
     "string_too_long": "is longer than {max_length} characters; shorten it.",
     "list_type": "is not a list; send a JSON array, such as [...].",
     "model_type": "is not an object; send a JSON object, such as {{...}}.",
+    "model_attributes_type": "is not an object; send a JSON object, such as {{...}}.",
     "dict_type": "is not an object; send a JSON object, such as {{...}}.",
+    "string_too_short": "is shorter than {min_length} characters; give at least {min_length}.",
+    "string_unicode": "is not valid Unicode text (it holds a lone surrogate such as \\ud800); "
+                      "send the text in UTF-8.",
 }
 
 
 def _validation_message(entry: dict[str, Any]) -> str:
     """Return the message of one pydantic error: the product's words where it has them,
     else pydantic's own."""
-    template = VALIDATION_MESSAGES.get(str(entry.get("type", "")))
+    kind = str(entry.get("type", ""))
+    if kind == "string_too_short" and (entry.get("ctx") or {}).get("min_length") == 1:
+        return "is empty; give a value."
+    template = VALIDATION_MESSAGES.get(kind)
     if template is not None:
         try:
             return template.format(**(entry.get("ctx") or {}))
@@ -108,6 +120,7 @@ def on_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     return problem(error.status_code, code, str(error.message), str(error.message))
 
 
+@csrf_exempt
 def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
     """Return problem+json for an unknown /api/v1 path instead of an HTML page."""
     return problem(404, "not_found", "Not found",

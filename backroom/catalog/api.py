@@ -2,7 +2,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate
@@ -31,8 +31,8 @@ class ItemIn(RequestBody):
     vendor_sku: str = Field(default="", max_length=60)
     category: str = Field(default="", max_length=100)
     barcode: str | None = Field(default=None, max_length=64)
-    taxable: bool = True
-    tracked: bool = True
+    taxable: StrictBool = True
+    tracked: StrictBool = True
     reorder_point: Quantity = Field(default=0, ge=0)
     reorder_quantity: Quantity = Field(default=0, ge=0)
 

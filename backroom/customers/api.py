@@ -3,7 +3,7 @@ from typing import Any
 from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Router
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate
@@ -23,14 +23,14 @@ class CustomerIn(RequestBody):
     name: str = Field(min_length=1, max_length=200)
     email: str = Field(default="", max_length=254)
     phone: str = Field(default="", max_length=40)
-    notify: bool = True
+    notify: StrictBool = True
 
 
 class CustomerPatch(RequestBody):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=40)
-    notify: bool | None = None
+    notify: StrictBool | None = None
 
 
 def customer_dict(customer: Customer, with_orders: bool = False) -> dict[str, Any]:

@@ -3,7 +3,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
-from pydantic import Field, StrictInt
+from pydantic import Field, StrictBool, StrictInt
 
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate
@@ -23,8 +23,8 @@ class POLineIn(RequestBody):
 
 class POIn(RequestBody):
     vendor: str
-    include_purchase_requests: bool = False
-    include_reorder: bool = False
+    include_purchase_requests: StrictBool = False
+    include_reorder: StrictBool = False
     lines: list[POLineIn] = []
     expected_date: datetime.date | None = None
 
@@ -41,7 +41,7 @@ class CancelIn(RequestBody):
 class ReceiveLineIn(RequestBody):
     id: StrictInt
     quantity: Quantity
-    close_short: bool = False
+    close_short: StrictBool = False
 
 
 class ReceiptIn(RequestBody):

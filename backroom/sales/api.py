@@ -2,7 +2,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
-from pydantic import Field, StrictInt
+from pydantic import Field, StrictBool, StrictInt
 
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate_segments
@@ -24,7 +24,7 @@ class LineIn(RequestBody):
     quantity: Quantity
     unit_price: Money | None = None
     discount_percent: Percent | None = None
-    take_now: bool = False
+    take_now: StrictBool = False
     description: str | None = Field(default=None, max_length=300)
     vendor: str | None = None
 
@@ -33,7 +33,7 @@ class PaymentIn(RequestBody):
     amount: Money
     tender: TenderName
     reference: str = Field(default="", max_length=100)
-    to_store_credit: bool = False
+    to_store_credit: StrictBool = False
 
 
 class OrderIn(RequestBody):
@@ -41,7 +41,7 @@ class OrderIn(RequestBody):
     customer: StrictInt | None = None
     lines: list[LineIn]
     payments: list[PaymentIn] = []
-    hold: bool = False
+    hold: StrictBool = False
 
 
 class FinalizeIn(RequestBody):
@@ -51,7 +51,7 @@ class FinalizeIn(RequestBody):
 class RefundIn(RequestBody):
     amount: Money
     tender: TenderName | None = None
-    to_store_credit: bool = False
+    to_store_credit: StrictBool = False
     reason: str = Field(max_length=200)
 
 

@@ -35,8 +35,10 @@ class RejectNulCharacter:
     problem: 404 for an address (no record has such a key), 422 naming the
     query parameter or body field. Uploaded files are not checked, because
     they are read as data. An API body larger than Django reads into memory
-    gets a 413 problem instead of Django's HTML page, and a method that an API
-    address does not take gets a 405 problem instead of an empty page.
+    gets a 413 problem instead of Django's HTML page, a method that an API
+    address does not take gets a 405 problem instead of an empty page, and a
+    field given twice in one JSON object gets a 422 problem. HEAD is answered
+    as GET without the body.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -47,10 +49,28 @@ class RejectNulCharacter:
             rejection = _api_rejection(request)
             if rejection is not None:
                 return rejection
+            if request.method == "HEAD":
+                return _head_of(request, self.get_response)
             return _method_problem(request, self.get_response(request))
         if _screen_has_nul(request):
             return page(request, {}, "web/bad_text.html", status=400)
         return self.get_response(request)
+
+
+def _head_of(request: HttpRequest,
+             get_response: Callable[[HttpRequest], HttpResponse]) -> HttpResponse:
+    """Answer a HEAD request as the API answers GET, with the headers and without the body."""
+    request.method = "GET"
+    response = _method_problem(request, get_response(request))
+    request.method = "HEAD"
+    if not response.streaming:
+        response["Content-Length"] = str(len(response.content))
+        response.content = b""
+    return response
+
+
+# The documents of the API, which only GET reads.
+READ_ONLY_PATHS = ("/api/v1/openapi.json", "/api/v1/docs")
 
 
 def _method_problem(request: HttpRequest, response: HttpResponse) -> HttpResponse:
@@ -77,6 +97,11 @@ def _screen_has_nul(request: HttpRequest) -> bool:
 
 
 def _api_rejection(request: HttpRequest) -> HttpResponse | None:
+    if request.path in READ_ONLY_PATHS and request.method not in ("GET", "HEAD"):
+        rejected = problem(405, "method_not_allowed", "Method not allowed",
+                           f"{request.method} is not allowed on {request.path}; use GET.")
+        rejected["Allow"] = "GET"
+        return rejected
     if "\x00" in request.path:
         return problem(404, "not_found", "Not found",
                        f"No record has an address with a NUL character (%00): {NUL_RULE}")
@@ -99,7 +124,13 @@ def _api_rejection(request: HttpRequest) -> HttpResponse | None:
         return None
     try:
         # json.loads finds the encoding of bytes itself (UTF-8, -16 or -32).
-        data = json.loads(body)
+        data = json.loads(body, object_pairs_hook=_object_without_repeats)
+    except RepeatedField as repeated:
+        return problem(422, "validation_error", "Invalid input",
+                       f"{repeated.field}: is given more than once in one object; send each "
+                       "field once.", [{"field": repeated.field,
+                                        "message": "is given more than once in one object; "
+                                                   "send each field once."}])
     except ValueError:
         # Not JSON: the API rejects the body itself.
         return None
@@ -111,6 +142,25 @@ def _api_rejection(request: HttpRequest) -> HttpResponse | None:
     if field is None:
         return None
     return _nul_problem(field, f"contains a NUL character (\\u0000): {NUL_RULE}")
+
+
+class RepeatedField(Exception):
+    """A JSON object of the request gives one field twice."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+def _object_without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Build a JSON object, raising RepeatedField for a name given twice: RFC 8259
+    (section 4) calls what a reader makes of a repeated name unpredictable."""
+    data: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in data:
+            raise RepeatedField(name.replace("\x00", "%00"))
+        data[name] = value
+    return data
 
 
 # Levels of nested arrays and objects a request body may have: Backroom's deepest

@@ -4,6 +4,7 @@ idempotency keys and cursor pagination."""
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from backroom.accounts.models import ApiToken
@@ -550,3 +551,82 @@ def test_method_not_taken_is_problem(api, card, method, path, allowed):
     assert response["Allow"] == allowed
     assert body["detail"] == (f"{method.upper()} is not allowed on /api/v1{path}; use "
                               f"{allowed.replace(', ', ' or ')}.")
+
+
+def test_head_answers_as_get_without_body(api, card):
+    got = api.client.get("/api/v1/items/A", headers=api._headers(None))
+    head = api.client.head("/api/v1/items/A", headers=api._headers(None))
+
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head["Content-Length"] == str(len(got.content))
+    assert head["Content-Type"] == got["Content-Type"]
+
+
+def test_head_on_address_without_get_is_problem(api):
+    response = api.client.head("/api/v1/orders/1001/finalize", headers=api._headers(None))
+
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_unknown_address_is_not_found_problem_for_any_method(api, method):
+    client = Client(enforce_csrf_checks=True)
+
+    response = getattr(client, method)("/api/v1/no-such-thing", headers=api._headers(None))
+
+    assert_problem(response, 404, "not_found")
+
+
+@pytest.mark.parametrize("path", ["/openapi.json", "/docs"])
+def test_api_documents_take_get_alone(api, path):
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post(f"/api/v1{path}", headers=api._headers(None))
+
+    assert_problem(response, 405, "method_not_allowed")
+    assert response["Allow"] == "GET"
+
+
+def test_field_given_twice_rejected(api):
+    with nothing_changes():
+        response = api.client.post("/api/v1/customers", '{"name": "One", "name": "Two"}',
+                                   content_type="application/json", headers=api._headers(None))
+
+    body = assert_problem(response, 422, "validation_error")
+    assert body["errors"][0]["field"] == "name"
+
+
+@pytest.mark.parametrize("value", ["yes", "true", 1, 0])
+def test_switch_must_be_true_or_false(api, value):
+    with nothing_changes():
+        response = api.post("/customers", {"name": "Ada", "notify": value})
+
+    body = assert_problem(response, 422, "validation_error")
+    assert body["errors"][0]["field"] == "notify"
+    assert body["detail"] == "notify: is not true or false; send true or false, without quotes."
+
+
+def test_empty_text_message(api):
+    response = api.post("/customers", {"name": ""})
+
+    body = assert_problem(response, 422, "validation_error")
+    assert body["detail"] == "name: is empty; give a value."
+
+
+def test_request_without_body_message(api, customer):
+    response = api.client.patch(f"/api/v1/customers/{customer.pk}",
+                                content_type="application/json", headers=api._headers(None))
+
+    body = assert_problem(response, 422, "validation_error")
+    assert body["detail"] == "The request has no body; send a JSON object."
+
+
+def test_lone_surrogate_message(api):
+    with nothing_changes():
+        response = api.post("/customers", {"name": "a\ud800b"})
+
+    body = assert_problem(response, 422, "validation_error")
+    assert body["errors"][0]["field"] == "name"
+    assert "not valid Unicode text" in body["detail"]
