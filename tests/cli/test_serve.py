@@ -2,8 +2,12 @@ import http.client
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -141,3 +145,56 @@ def test_serve_keeps_database_connection(initialised_env, start_server):
     assert static.status == 200
     assert len(workers) == 1
     assert _database_connections(initialised_env, workers[0]) == 1
+
+
+@contextmanager
+def customers_locked(env: dict[str, str]) -> Iterator[None]:
+    """Keep new customers from being written in the block, from a connection of the test."""
+    url = env.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        with psycopg.connect(url) as connection:
+            connection.execute("LOCK TABLE customers_customer IN EXCLUSIVE MODE")
+            yield
+            connection.rollback()
+        return
+    database = sqlite3.connect(Path(env["BACKROOM_HOME"]) / "backroom.sqlite3",
+                               isolation_level=None)
+    try:
+        database.execute("BEGIN IMMEDIATE")
+        yield
+        database.execute("ROLLBACK")
+    finally:
+        database.close()
+
+
+def test_ctrl_c_lets_running_request_finish(initialised_env, start_server,
+                                             run_backroom_initialised):
+    token = run_backroom_initialised("token", "create", "owner").stdout.splitlines()[-1]
+    port = _free_port()
+    server = start_server("--host", "127.0.0.1", "--port", str(port), "--workers", "1")
+    _wait_until_serving(server.process, port)
+    answer: dict[str, object] = {}
+
+    def create_customer() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("POST", "/api/v1/customers", body='{"name": "Late Customer"}',
+                           headers={"Authorization": f"Bearer {token}",
+                                    "Content-Type": "application/json"})
+        response = connection.getresponse()
+        answer["status"], answer["body"] = response.status, response.read()
+        connection.close()
+
+    with customers_locked(initialised_env):
+        request = threading.Thread(target=create_customer)
+        request.start()
+        # The worker now waits for the lock. Ctrl+C in a terminal signals every process
+        # of the server's group.
+        time.sleep(1.0)
+        os.killpg(server.process.pid, signal.SIGINT)
+        time.sleep(1.0)
+    request.join(timeout=STOP_TIMEOUT)
+    code = server.process.wait(timeout=STOP_TIMEOUT)
+
+    assert answer.get("status") == 201, (answer, server.output)
+    assert b"Late Customer" in answer["body"]
+    assert code == 0, server.output

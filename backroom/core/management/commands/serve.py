@@ -1,10 +1,12 @@
 import logging
 import os
+import signal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 
 from backroom.core.management.database import (
     database_label,
@@ -45,6 +47,27 @@ class BackroomServer(BaseApplication):
         from backroom.wsgi import application
 
         return application
+
+    def run(self) -> None:
+        try:
+            _GracefulArbiter(self).run()
+        except RuntimeError as error:
+            # As gunicorn's own run(): the arbiter could not start.
+            raise CommandError(f"The server could not start: {error}") from None
+
+
+class _GracefulArbiter(Arbiter):
+    """Gunicorn's arbiter, stopping on SIGINT (Ctrl+C) as on SIGTERM: the workers finish
+    the requests they are answering first."""
+
+    def handle_int(self) -> None:
+        self.handle_term()
+
+
+def _post_worker_init(worker: Any) -> None:
+    # Ctrl+C in a terminal sends SIGINT to every process of the server, and a worker
+    # would stop in the middle of a request. The arbiter stops the workers instead.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _when_ready(server: Any) -> None:
@@ -111,6 +134,7 @@ class Command(BaseCommand):
             "when_ready": _when_ready,
             "on_exit": _on_exit,
             "worker_exit": _worker_exit,
+            "post_worker_init": _post_worker_init,
         }
         if access_log:
             config["accesslog"] = "-"
