@@ -247,3 +247,17 @@ def test_isolation_level_of_connection_applies(card):
         connection.connection.isolation_level = None
 
     assert level == "serializable"
+
+
+def test_failing_held_write_rolled_back_to_savepoint(card, scarf):
+    with transaction.atomic():
+        Item.objects.filter(pk=scarf.pk).update(description="grey scarf")
+        with pytest.raises(RuntimeError), transaction.atomic():
+            with sql.writes_together():
+                update_values(Item, ["on_hand"], {card.pk: (-1,)})
+            raise RuntimeError("stop")
+        Item.objects.filter(pk=card.pk).update(reserved=1)
+
+    card.refresh_from_db()
+    assert (card.on_hand, card.reserved) == (10, 1)
+    assert Item.objects.get(pk=scarf.pk).description == "grey scarf"

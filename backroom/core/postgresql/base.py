@@ -145,6 +145,13 @@ class DatabaseWrapper(DjangoWrapper):
             self.connection.held_writes = None
         super()._rollback()
 
+    def _savepoint_rollback(self, sid: str) -> None:
+        # Any statement since the savepoint, the SAVEPOINT itself included, sent the
+        # writes held before it. So the ones still held came after it and roll back.
+        if self.connection is not None:
+            self.connection.held_writes = None
+        super()._savepoint_rollback(sid)
+
     def _set_autocommit(self, autocommit: bool) -> None:
         connection = self.connection
         if not issubclass(connection.cursor_factory, TransactionCursor):
