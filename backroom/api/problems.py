@@ -72,6 +72,13 @@ VALIDATION_MESSAGES = {
     "model_attributes_type": "is not an object; send a JSON object, such as {{...}}.",
     "dict_type": "is not an object; send a JSON object, such as {{...}}.",
     "string_too_short": "is shorter than {min_length} characters; give at least {min_length}.",
+    "literal_error": "is not one of {expected}; give one of them.",
+    "enum": "is not one of {expected}; give one of them.",
+    "date_type": "is not a date; give one such as 2026-12-31.",
+    "date_parsing": "is not a date; give one such as 2026-12-31.",
+    "date_from_datetime_parsing": "is not a date; give one such as 2026-12-31.",
+    "date_from_datetime_inexact": "is a date with a time; give the date alone, such as "
+                                  "2026-12-31.",
     "string_unicode": "is not valid Unicode text (it holds a lone surrogate such as \\ud800); "
                       "send the text in UTF-8.",
 }

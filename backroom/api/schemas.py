@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from backroom.core.errors import ValidationFailed
 from backroom.core.money import parse_money
 
 
@@ -60,6 +61,21 @@ class RequestBody(Schema):
         if _has_nul(data):
             raise ValueError("text must not contain the NUL character (\\u0000)")
         return data
+
+
+class ChangeBody(RequestBody):
+    """A PATCH body: the fields given are changed and the fields left out kept."""
+
+    def changes(self) -> dict[str, Any]:
+        """Return the fields the body gives, with their values. A null is rejected, because
+        no field of a record is emptied that way."""
+        changes = self.model_dump(exclude_unset=True)
+        for field, value in changes.items():
+            if value is None:
+                raise ValidationFailed(
+                    f"{field} is null; give a value, or leave {field} out to keep the "
+                    "current one.", field=field)
+        return changes
 
 
 def _has_nul(value: Any) -> bool:

@@ -4,7 +4,7 @@ from django.http import HttpRequest
 from ninja import Router
 from pydantic import StrictInt
 
-from backroom.api.schemas import Money, Percent, RequestBody
+from backroom.api.schemas import ChangeBody, Money, Percent
 from backroom.core import services
 from backroom.core.models import StoreSettings
 from backroom.core.money import format_percent
@@ -12,7 +12,7 @@ from backroom.core.money import format_percent
 router = Router(tags=["settings"])
 
 
-class SettingsPatch(RequestBody):
+class SettingsPatch(ChangeBody):
     currency: str | None = None
     deposit_percent: Percent | None = None
     minimum_deposit_percent: Percent | None = None
@@ -41,5 +41,4 @@ def settings_get(request: HttpRequest) -> dict[str, Any]:
 
 @router.patch("/settings", response=dict, summary="Change store settings")
 def settings_patch(request: HttpRequest, payload: SettingsPatch) -> dict[str, Any]:
-    changes = payload.model_dump(exclude_unset=True)
-    return settings_dict(services.settings_update(user=request.user, changes=changes))
+    return settings_dict(services.settings_update(user=request.user, changes=payload.changes()))

@@ -7,8 +7,7 @@ from pydantic import Field, StrictBool
 
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate
-from backroom.api.schemas import PathId, RequestBody
-from backroom.core.errors import ValidationFailed
+from backroom.api.schemas import ChangeBody, PathId, RequestBody
 from backroom.core.money import format_money
 from backroom.customers import services
 from backroom.customers.models import Customer
@@ -26,7 +25,7 @@ class CustomerIn(RequestBody):
     notify: StrictBool = True
 
 
-class CustomerPatch(RequestBody):
+class CustomerPatch(ChangeBody):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=40)
@@ -80,11 +79,5 @@ def customer_detail(request: HttpRequest, customer_id: PathId) -> dict[str, Any]
               summary="Change a customer's name, contact details or notify setting")
 def customer_patch(request: HttpRequest, customer_id: PathId,
                    payload: CustomerPatch) -> dict[str, Any]:
-    changes = payload.model_dump(exclude_unset=True)
-    for field, value in changes.items():
-        if value is None:
-            raise ValidationFailed(
-                f"{field} is null; give a value, or leave {field} out to keep the customer's "
-                "own.", field=field)
-    customer = services.customer_update(customer_id=customer_id, **changes)
+    customer = services.customer_update(customer_id=customer_id, **payload.changes())
     return customer_dict(customer, with_orders=True)

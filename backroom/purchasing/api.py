@@ -7,7 +7,7 @@ from pydantic import Field, StrictBool, StrictInt
 
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate
-from backroom.api.schemas import Money, PathId, Quantity, RequestBody
+from backroom.api.schemas import ChangeBody, Money, PathId, Quantity, RequestBody
 from backroom.core.errors import ValidationFailed
 from backroom.purchasing import selectors, services
 from backroom.purchasing.models import POStatus
@@ -29,7 +29,7 @@ class POIn(RequestBody):
     expected_date: datetime.date | None = None
 
 
-class POLineChangeIn(RequestBody):
+class POLineChangeIn(ChangeBody):
     quantity: Quantity | None = None
     cost: Money | None = None
 
@@ -154,7 +154,7 @@ def po_add_line(request: HttpRequest, number: str, payload: POLineIn) -> dict[st
 def po_change_line(request: HttpRequest, number: str, line_id: PathId,
                    payload: POLineChangeIn) -> dict[str, Any]:
     services.purchase_order_line_update(user=request.user, number=number, line_id=line_id,
-                                        quantity=payload.quantity, cost=payload.cost)
+                                        **payload.changes())
     return _po(number)
 
 

@@ -14,14 +14,13 @@ from django.db import DatabaseError, InterfaceError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from backroom.api.problems import PROBLEM_CONTENT_TYPE, problem
+from backroom.api.problems import PROBLEM_CONTENT_TYPE, not_found, problem
 from backroom.core.errors import DatabaseUnavailable, database_error_as
 from backroom.web.views.common import page
 
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 NUL_RULE = "no text in Backroom may contain one; remove it."
 
 
@@ -71,6 +70,8 @@ def _head_of(request: HttpRequest,
 
 # The documents of the API, which only GET reads.
 READ_ONLY_PATHS = ("/api/v1/openapi.json", "/api/v1/docs")
+# The API's own address holds no resource.
+API_ROOT = "/api/v1/"
 
 
 def _method_problem(request: HttpRequest, response: HttpResponse) -> HttpResponse:
@@ -97,6 +98,8 @@ def _screen_has_nul(request: HttpRequest) -> bool:
 
 
 def _api_rejection(request: HttpRequest) -> HttpResponse | None:
+    if request.path == API_ROOT:
+        return not_found(request)
     if request.path in READ_ONLY_PATHS and request.method not in ("GET", "HEAD"):
         rejected = problem(405, "method_not_allowed", "Method not allowed",
                            f"{request.method} is not allowed on {request.path}; use GET.")
@@ -111,7 +114,8 @@ def _api_rejection(request: HttpRequest) -> HttpResponse | None:
             if "\x00" in name or "\x00" in value:
                 field = "query." + name.replace("\x00", "%00")
                 return _nul_problem(field, f"contains a NUL character (%00): {NUL_RULE}")
-    if request.method not in ("POST", "PUT", "PATCH") or request.content_type in FORM_TYPES:
+    # The API reads every body as JSON, whatever its content type says.
+    if request.method not in ("POST", "PUT", "PATCH"):
         return None
     try:
         body = request.body

@@ -630,3 +630,68 @@ def test_lone_surrogate_message(api):
     body = assert_problem(response, 422, "validation_error")
     assert body["errors"][0]["field"] == "name"
     assert "not valid Unicode text" in body["detail"]
+
+
+@pytest.mark.parametrize(("path", "body", "field", "detail"), [
+    ("/orders", {"type": "bogus", "lines": [{"sku": "A", "quantity": 1}]}, "type",
+     "type: is not one of 'sale', 'sales_order', 'special_order', 'layaway' or "
+     "'custom_order'; give one of them."),
+    ("/purchase-orders", {"vendor": "V", "expected_date": "2026-13-01"}, "expected_date",
+     "expected_date: is not a date; give one such as 2026-12-31."),
+    ("/purchase-orders", {"vendor": "V", "expected_date": "2026-01-01T10:00:00"},
+     "expected_date",
+     "expected_date: is a date with a time; give the date alone, such as 2026-12-31."),
+])
+def test_choice_and_date_messages(api, card, path, body, field, detail):
+    with nothing_changes():
+        response = api.post(path, body)
+
+    problem = assert_problem(response, 422, "validation_error")
+    assert problem["errors"][0]["field"] == field
+    assert problem["detail"] == detail
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", "text/plain"])
+def test_field_given_twice_rejected_whatever_content_type(api, content_type):
+    with nothing_changes():
+        response = api.client.post("/api/v1/customers", '{"name": "One", "name": "Two"}',
+                                   content_type=content_type, headers=api._headers(None))
+
+    body = assert_problem(response, 422, "validation_error")
+    assert body["errors"][0]["field"] == "name"
+
+
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+def test_api_root_is_not_found_problem(api, method):
+    client = Client(enforce_csrf_checks=True)
+
+    response = getattr(client, method)("/api/v1/", headers=api._headers(None))
+
+    assert_problem(response, 404, "not_found")
+
+
+@pytest.mark.parametrize("field", ["currency", "deposit_percent", "minimum_deposit_percent",
+                                   "tax_rate", "cash_rounding",
+                                   "over_receipt_tolerance_percent", "ready_reminder_days"])
+def test_settings_null_rejected(api, field):
+    with nothing_changes():
+        response = api.patch("/settings", {field: None})
+
+    body = assert_problem(response, 422, "validation_error")
+    assert body["errors"][0]["field"] == field
+    assert body["detail"] == (f"{field} is null; give a value, or leave {field} out to keep "
+                              "the current one.")
+
+
+@pytest.mark.parametrize("field", ["quantity", "cost"])
+def test_po_line_null_rejected(api, scarf, field):
+    po = expect(api.post("/purchase-orders", {"vendor": "V",
+                                               "lines": [{"sku": "B", "quantity": 2}]}), 201)
+    line = po["lines"][0]["id"]
+
+    with nothing_changes():
+        response = api.patch(f"/purchase-orders/{po['number']}/lines/{line}", {field: None})
+
+    body = assert_problem(response, 422, "validation_error")
+    assert body["errors"][0]["field"] == field
