@@ -1,5 +1,6 @@
 """Field types shared by the API's request bodies."""
 
+import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from pydantic import (
     StrictInt,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from backroom.core.errors import ValidationFailed
 from backroom.core.money import parse_money
@@ -36,6 +38,16 @@ MAX_QUANTITY = 1_000_000
 # The largest value an id column holds: a 64-bit signed integer on both databases.
 MAX_ID = 2**63 - 1
 Quantity = Annotated[StrictInt, Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
+
+
+def _date_text(value: Any) -> Any:
+    if not isinstance(value, str | datetime.date):
+        raise PydanticCustomError("date_type", "is not a date")
+    return value
+
+
+# A calendar date written as text, 2026-12-31; a number such as a Unix time is rejected.
+Day = Annotated[datetime.date, BeforeValidator(_date_text)]
 
 
 def _digits_only(value: Any) -> Any:

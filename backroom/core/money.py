@@ -34,21 +34,32 @@ MAX_AMOUNT = Decimal("9999999999.99")
 def parse_money(value: object, places: int = 2) -> Decimal:
     """Parse a decimal string with at most `places` decimals; raise ValueError otherwise."""
     if isinstance(value, bool) or not isinstance(value, str | Decimal):
-        raise ValueError("must be a decimal string such as \"34.00\", not a JSON number")
+        raise ValueError("is not text; send the amount as a decimal string in quotes, "
+                         "such as \"34.00\"")
     if isinstance(value, str) and not PLAIN_DECIMAL.match(value.strip()):
-        raise ValueError(f"{value!r} is not a plain decimal amount such as \"34.00\"")
+        raise ValueError(f"{_shown(value)} is not a plain decimal amount; give digits with "
+                         "at most one point, such as \"34.00\"")
     try:
         amount = Decimal(value)
     except InvalidOperation:
-        raise ValueError(f"{value!r} is not a decimal amount") from None
+        raise ValueError(f"{_shown(value)} is not a decimal amount; give one such as "
+                         "\"34.00\"") from None
     if not amount.is_finite():
-        raise ValueError(f"{value!r} is not a finite amount")
+        raise ValueError(f"{_shown(value)} is not a finite amount; give one such as "
+                         "\"34.00\"")
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
-        raise ValueError(f"{value!r} has more than {places} decimal places")
+        raise ValueError(f"{_shown(value)} has more than {places} decimal places; round it "
+                         f"to {places}")
     if abs(amount) > MAX_AMOUNT:
-        raise ValueError(f"{value!r} is too large; the most is {MAX_AMOUNT}")
+        raise ValueError(f"{_shown(value)} is too large; give at most {MAX_AMOUNT}")
     return amount
+
+
+def _shown(value: object) -> str:
+    """Return a value for a message, quoted, its start alone if it is long."""
+    text = str(value)
+    return repr(text if len(text) <= 20 else text[:20] + "...")
 
 
 def format_money(amount: Decimal | int) -> str:

@@ -1,4 +1,3 @@
-import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
@@ -7,7 +6,7 @@ from pydantic import Field, StrictBool, StrictInt
 
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate
-from backroom.api.schemas import ChangeBody, Money, PathId, Quantity, RequestBody
+from backroom.api.schemas import ChangeBody, Day, Money, PathId, Quantity, RequestBody
 from backroom.core.errors import ValidationFailed
 from backroom.purchasing import selectors, services
 from backroom.purchasing.models import POStatus
@@ -26,7 +25,7 @@ class POIn(RequestBody):
     include_purchase_requests: StrictBool = False
     include_reorder: StrictBool = False
     lines: list[POLineIn] = []
-    expected_date: datetime.date | None = None
+    expected_date: Day | None = None
 
 
 class POLineChangeIn(ChangeBody):

@@ -695,3 +695,19 @@ def test_po_line_null_rejected(api, scarf, field):
 
     body = assert_problem(response, 422, "validation_error")
     assert body["errors"][0]["field"] == field
+
+
+@pytest.mark.parametrize("value", [1767225600, 20260101, True, ["2026-01-01"]])
+def test_date_must_be_text(api, card, value):
+    with nothing_changes():
+        response = api.post("/purchase-orders", {"vendor": "V", "expected_date": value})
+
+    body = assert_problem(response, 422, "validation_error")
+    assert body["detail"] == "expected_date: is not a date; give one such as 2026-12-31."
+
+
+def test_date_as_text_kept(api, card):
+    po = expect(api.post("/purchase-orders", {"vendor": "V", "expected_date": "2026-12-31"}),
+                201)
+
+    assert po["expected_date"] == "2026-12-31"

@@ -319,3 +319,22 @@ def test_payment_with_refunds_cannot_be_voided(api, paid_card_and_scarf):
                             {"reason": "mistake"})
 
     assert_problem(response, 409, "invalid_state")
+
+
+@pytest.mark.parametrize(("amount", "message"), [
+    ("1.234", "payments[0].amount: '1.234' has more than 2 decimal places; round it to 2"),
+    (34, 'payments[0].amount: is not text; send the amount as a decimal string in quotes, '
+         'such as "34.00"'),
+    ("12345678901.00", "payments[0].amount: '12345678901.00' is too large; give at most "
+                       "9999999999.99"),
+    ("1,5", "payments[0].amount: '1,5' is not a plain decimal amount; give digits with at "
+            'most one point, such as "34.00"'),
+])
+def test_bad_amount_message(api, customer, card, amount, message):
+    with nothing_changes():
+        response = api.post("/orders", {"type": "sales_order", "customer": customer.pk,
+                                        "lines": [{"sku": "A", "quantity": 1}],
+                                        "payments": [{"amount": amount, "tender": "cash"}]})
+
+    body = assert_problem(response, 422, "validation_error")
+    assert body["detail"] == message
