@@ -23,7 +23,7 @@ def check_limit(limit: int | None) -> int:
         return DEFAULT_LIMIT
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed(f"limit {limit} is out of range; give 1 to {MAX_LIMIT}.",
-                               field="limit")
+                               field="query.limit")
     return limit
 
 
@@ -41,7 +41,7 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
     if not isinstance(values, list) or len(values) != size:
         raise ValidationFailed(
             f"cursor '{cursor}' is invalid; pass the next_cursor of a previous page.",
-            field="cursor")
+            field="query.cursor")
     return values
 
 
@@ -62,7 +62,7 @@ def paginate(queryset: QuerySet, *, keys: Sequence[tuple[str, bool]], limit: int
     except (ValueError, TypeError, DjangoValidationError):
         raise ValidationFailed(
             f"cursor '{cursor}' is invalid; pass the next_cursor of a previous page.",
-            field="cursor") from None
+            field="query.cursor") from None
     next_cursor = None
     if len(rows) > size:
         rows = rows[:size]
@@ -106,7 +106,7 @@ def paginate_segments(segments: Sequence[QuerySet], *, limit: int | None, cursor
                 and isinstance(last_id, int)):
             raise ValidationFailed(
                 f"cursor '{cursor}' is invalid; pass the next_cursor of a previous page.",
-                field="cursor")
+                field="query.cursor")
     rows: list[tuple[int, Any]] = []
     for index in range(start, len(segments)):
         query = segments[index].order_by("-id")

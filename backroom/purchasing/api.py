@@ -126,7 +126,7 @@ def po_list(request: HttpRequest, filters: Query[POFilters]) -> dict[str, Any]:
         if value not in POStatus.values:
             raise ValidationFailed(
                 f"Unknown status '{value}'; use any of {', '.join(POStatus.values)}.",
-                field="status")
+                field="query.status")
     return paginate(selectors.purchase_orders_filter(vendor=filters.vendor,
                                                      statuses=filters.status),
                     keys=[("id", True)], limit=filters.limit, cursor=filters.cursor,

@@ -128,11 +128,11 @@ def order_list(request: HttpRequest, filters: Query[OrderFilters]) -> dict[str, 
         if status not in OrderStatus.values:
             raise ValidationFailed(
                 f"Unknown status '{status}'; use any of {', '.join(OrderStatus.values)}.",
-                field="status")
+                field="query.status")
     if filters.type and filters.type not in OrderType.values:
         raise ValidationFailed(
             f"Unknown order type '{filters.type}'; use one of {', '.join(OrderType.values)}.",
-            field="type")
+            field="query.type")
     if filters.view == "lines":
         line_segments = selectors.lines_segments(
             statuses=filters.status, customer=filters.customer, sku=filters.sku,

@@ -461,11 +461,25 @@ def test_limit_500_allowed(api, many_items):
 
 @pytest.mark.parametrize("limit", [0, 501, -1])
 def test_limit_out_of_range_rejected(api, limit):
-    assert_problem(api.get("/items", limit=limit), 422, "validation_error")
+    body = assert_problem(api.get("/items", limit=limit), 422, "validation_error")
+    assert body["errors"][0]["field"] == "query.limit"
 
 
 def test_bad_cursor_rejected(api):
-    assert_problem(api.get("/items", cursor="not-a-cursor"), 422, "validation_error")
+    body = assert_problem(api.get("/items", cursor="not-a-cursor"), 422, "validation_error")
+    assert body["errors"][0]["field"] == "query.cursor"
+
+
+@pytest.mark.parametrize(("path", "query", "field"), [
+    ("/orders", {"status": "bogus"}, "query.status"),
+    ("/orders", {"type": "bogus"}, "query.type"),
+    ("/orders", {"view": "bogus"}, "query.view"),
+    ("/orders", {"limit": "x"}, "query.limit"),
+    ("/purchase-requests", {"status": "bogus"}, "query.status"),
+])
+def test_query_errors_name_query_field(api, path, query, field):
+    body = assert_problem(api.get(path, **query), 422, "validation_error")
+    assert body["errors"][0]["field"] == field
 
 
 def test_rows_added_while_walking_shift_nothing(api, customer, card):
