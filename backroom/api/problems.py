@@ -48,7 +48,12 @@ def on_validation_error(request: HttpRequest, error: ValidationError) -> HttpRes
             continue
         errors.append({"field": field, "message": _validation_message(entry)})
     first = errors[0] if errors else {"field": "", "message": "invalid request"}
-    detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+    if first["field"]:
+        detail = f"{first['field']}: {first['message']}"
+    elif first["message"][:1].islower():
+        detail = f"The request body {first['message']}"
+    else:
+        detail = first["message"]
     return problem(422, "validation_error", "Invalid input", detail, errors)
 
 

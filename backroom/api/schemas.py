@@ -1,6 +1,7 @@
 """Field types shared by the API's request bodies."""
 
 import datetime
+import re
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -15,16 +16,29 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from backroom.core.errors import ValidationFailed
-from backroom.core.money import parse_money
+from backroom.core.errors import ValidationFailed, shown
+from backroom.core.money import PLAIN_DECIMAL, parse_money
+
+# An amount in a request body: digits, a minus sign for a negative amount, and a point
+# with digits after it. Spaces, a plus sign and a bare point are not part of one.
+AMOUNT_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def _amount_text(value: Any) -> Any:
+    if isinstance(value, str) and PLAIN_DECIMAL.match(value.strip()) \
+            and not AMOUNT_TEXT.fullmatch(value):
+        raise ValueError(f"{shown(value)!r} is not written as an amount; give digits alone, "
+                         "with a minus sign if negative and a point before the decimals, such "
+                         "as \"34.00\"")
+    return value
 
 
 def _money(value: Any) -> Decimal:
-    return parse_money(value)
+    return parse_money(_amount_text(value))
 
 
 def _percent(value: Any) -> Decimal:
-    return parse_money(value, places=3)
+    return parse_money(_amount_text(value), places=3)
 
 
 # A decimal string with at most two places; a JSON number is rejected.
@@ -40,10 +54,14 @@ MAX_ID = 2**63 - 1
 Quantity = Annotated[StrictInt, Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
 
 
+DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _date_text(value: Any) -> Any:
-    if not isinstance(value, str | datetime.date):
-        raise PydanticCustomError("date_type", "is not a date")
-    return value
+    if isinstance(value, datetime.date) or (isinstance(value, str)
+                                            and DATE_TEXT.fullmatch(value)):
+        return value
+    raise PydanticCustomError("date_type", "is not a date")
 
 
 # A calendar date written as text, 2026-12-31; a number such as a Unix time is rejected.

@@ -206,3 +206,10 @@ def _connection_lost(error: DatabaseError | InterfaceError) -> bool:
     sqlstate = getattr(driver_error, "sqlstate", None)
     # psycopg gives no SQLSTATE when the link failed on the client's side.
     return sqlstate is None or sqlstate.startswith("08") or sqlstate in _CONNECTION_ENDED
+
+
+def shown(value: object, length: int = 20) -> str:
+    """Return a value for a message, its start alone if it is long, so that a message never
+    repeats a whole oversized input."""
+    text = str(value)
+    return text if len(text) <= length else text[:length] + "..."

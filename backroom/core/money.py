@@ -3,6 +3,8 @@
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from backroom.core.errors import shown
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
@@ -37,29 +39,26 @@ def parse_money(value: object, places: int = 2) -> Decimal:
         raise ValueError("is not text; send the amount as a decimal string in quotes, "
                          "such as \"34.00\"")
     if isinstance(value, str) and not PLAIN_DECIMAL.match(value.strip()):
-        raise ValueError(f"{_shown(value)} is not a plain decimal amount; give digits with "
+        raise ValueError(f"{shown(value)!r} is not a plain decimal amount; give digits with "
                          "at most one point, such as \"34.00\"")
     try:
         amount = Decimal(value)
     except InvalidOperation:
-        raise ValueError(f"{_shown(value)} is not a decimal amount; give one such as "
+        raise ValueError(f"{shown(value)!r} is not a decimal amount; give one such as "
                          "\"34.00\"") from None
     if not amount.is_finite():
-        raise ValueError(f"{_shown(value)} is not a finite amount; give one such as "
+        raise ValueError(f"{shown(value)!r} is not a finite amount; give one such as "
                          "\"34.00\"")
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
-        raise ValueError(f"{_shown(value)} has more than {places} decimal places; round it "
+        raise ValueError(f"{shown(value)!r} has more than {places} decimal places; round it "
                          f"to {places}")
+    if amount == 0:
+        # "-0" is zero, and is stored and shown as zero.
+        amount = abs(amount)
     if abs(amount) > MAX_AMOUNT:
-        raise ValueError(f"{_shown(value)} is too large; give at most {MAX_AMOUNT}")
+        raise ValueError(f"{shown(value)!r} is too large; give at most {MAX_AMOUNT}")
     return amount
-
-
-def _shown(value: object) -> str:
-    """Return a value for a message, quoted, its start alone if it is long."""
-    text = str(value)
-    return repr(text if len(text) <= 20 else text[:20] + "...")
 
 
 def format_money(amount: Decimal | int) -> str:

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from backroom.accounts.permissions import require
 from backroom.core.audit import AuditLog
-from backroom.core.errors import ValidationFailed
+from backroom.core.errors import ValidationFailed, shown
 from backroom.core.models import StoreSettings
 
 PERCENT_FIELDS = ("deposit_percent", "minimum_deposit_percent", "over_receipt_tolerance_percent")
@@ -33,7 +33,8 @@ def settings_validate(changes: dict[str, Any]) -> list[dict[str, str]]:
     if currency is not None and not (len(currency) == 3 and currency.isalpha()
                                      and currency.isupper()):
         errors.append({"field": "currency", "message":
-                       f"Currency '{currency}' is invalid; give an ISO 4217 code such as USD."})
+                       f"Currency '{shown(currency)}' is invalid; give an ISO 4217 code such "
+                       "as USD."})
     days = changes.get("ready_reminder_days")
     if days is not None and not 0 <= days <= 365:
         errors.append({"field": "ready_reminder_days",

@@ -7,7 +7,7 @@ from pydantic import Field, StrictBool, StrictInt
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate
 from backroom.api.schemas import ChangeBody, Day, Money, PathId, Quantity, RequestBody
-from backroom.core.errors import ValidationFailed
+from backroom.core.errors import ValidationFailed, shown
 from backroom.purchasing import selectors, services
 from backroom.purchasing.models import POStatus
 
@@ -125,7 +125,7 @@ def po_list(request: HttpRequest, filters: Query[POFilters]) -> dict[str, Any]:
     for value in filters.status:
         if value not in POStatus.values:
             raise ValidationFailed(
-                f"Unknown status '{value}'; use any of {', '.join(POStatus.values)}.",
+                f"Unknown status '{shown(value)}'; use any of {', '.join(POStatus.values)}.",
                 field="query.status")
     return paginate(selectors.purchase_orders_filter(vendor=filters.vendor,
                                                      statuses=filters.status),

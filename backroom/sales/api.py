@@ -7,7 +7,7 @@ from pydantic import Field, StrictBool, StrictInt
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate_segments
 from backroom.api.schemas import MAX_ID, Money, PathId, Percent, Quantity, RequestBody
-from backroom.core.errors import ValidationFailed
+from backroom.core.errors import ValidationFailed, shown
 from backroom.sales import payments as payment_services
 from backroom.sales import selectors, services
 from backroom.sales.models import OrderStatus, OrderType
@@ -127,11 +127,12 @@ def order_list(request: HttpRequest, filters: Query[OrderFilters]) -> dict[str, 
     for status in filters.status:
         if status not in OrderStatus.values:
             raise ValidationFailed(
-                f"Unknown status '{status}'; use any of {', '.join(OrderStatus.values)}.",
+                f"Unknown status '{shown(status)}'; use any of {', '.join(OrderStatus.values)}.",
                 field="query.status")
     if filters.type and filters.type not in OrderType.values:
         raise ValidationFailed(
-            f"Unknown order type '{filters.type}'; use one of {', '.join(OrderType.values)}.",
+            f"Unknown order type '{shown(filters.type)}'; use one of "
+            f"{', '.join(OrderType.values)}.",
             field="query.type")
     if filters.view == "lines":
         line_segments = selectors.lines_segments(

@@ -338,3 +338,23 @@ def test_bad_amount_message(api, customer, card, amount, message):
 
     body = assert_problem(response, 422, "validation_error")
     assert body["detail"] == message
+
+
+@pytest.mark.parametrize("amount", [" 5 ", "5 ", "+5", "5.", ".5", "5\n"])
+def test_amount_written_loosely_rejected(api, customer, card, amount):
+    with nothing_changes():
+        response = api.post("/orders", {"type": "sales_order", "customer": customer.pk,
+                                        "lines": [{"sku": "A", "quantity": 1}],
+                                        "payments": [{"amount": amount, "tender": "cash"}]})
+
+    body = assert_problem(response, 422, "validation_error")
+    assert body["errors"][0]["field"] == "payments[0].amount"
+    assert "is not written as an amount" in body["detail"]
+
+
+def test_negative_zero_price_stored_and_shown_as_zero(api, vendor):
+    item = expect(api.post("/items", {"sku": "Z", "description": "free leaflet",
+                                      "price": "-0"}), 201)
+
+    assert item["price"] == "0.00"
+    assert expect(api.get("/items/Z"))["price"] == "0.00"
