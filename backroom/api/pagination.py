@@ -12,7 +12,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 
-from backroom.core.errors import ValidationFailed
+from backroom.core.errors import ValidationFailed, shown
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -38,9 +38,10 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError):
         values = None
-    if not isinstance(values, list) or len(values) != size:
+    if not isinstance(values, list) or len(values) != size or not all(
+            isinstance(value, int | str) and not isinstance(value, bool) for value in values):
         raise ValidationFailed(
-            f"cursor '{cursor}' is invalid; pass the next_cursor of a previous page.",
+            f"cursor '{shown(cursor)}' is invalid; pass the next_cursor of a previous page.",
             field="query.cursor")
     return values
 
@@ -61,7 +62,7 @@ def paginate(queryset: QuerySet, *, keys: Sequence[tuple[str, bool]], limit: int
         rows = list(queryset[: size + 1])
     except (ValueError, TypeError, DjangoValidationError):
         raise ValidationFailed(
-            f"cursor '{cursor}' is invalid; pass the next_cursor of a previous page.",
+            f"cursor '{shown(cursor)}' is invalid; pass the next_cursor of a previous page.",
             field="query.cursor") from None
     next_cursor = None
     if len(rows) > size:
@@ -105,7 +106,8 @@ def paginate_segments(segments: Sequence[QuerySet], *, limit: int | None, cursor
         if not (isinstance(start, int) and 0 <= start < len(segments)
                 and isinstance(last_id, int)):
             raise ValidationFailed(
-                f"cursor '{cursor}' is invalid; pass the next_cursor of a previous page.",
+                f"cursor '{shown(cursor)}' is invalid; pass the next_cursor of a previous "
+                "page.",
                 field="query.cursor")
     rows: list[tuple[int, Any]] = []
     for index in range(start, len(segments)):

@@ -24,21 +24,21 @@ from backroom.core.money import PLAIN_DECIMAL, parse_money
 AMOUNT_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
-def _amount_text(value: Any) -> Any:
+def _amount_text(value: Any, example: str) -> Any:
     if isinstance(value, str) and PLAIN_DECIMAL.match(value.strip()) \
             and not AMOUNT_TEXT.fullmatch(value):
-        raise ValueError(f"{shown(value)!r} is not written as an amount; give digits alone, "
+        raise ValueError(f"{shown(value)!r} is not written as a number; give digits alone, "
                          "with a minus sign if negative and a point before the decimals, such "
-                         "as \"34.00\"")
+                         f"as {example}")
     return value
 
 
 def _money(value: Any) -> Decimal:
-    return parse_money(_amount_text(value))
+    return parse_money(_amount_text(value, '"34.00"'))
 
 
 def _percent(value: Any) -> Decimal:
-    return parse_money(_amount_text(value), places=3)
+    return parse_money(_amount_text(value, '"7.5"'), places=3)
 
 
 # A decimal string with at most two places; a JSON number is rejected.
@@ -73,6 +73,17 @@ def _digits_only(value: Any) -> Any:
         start = value if len(value) <= 20 else value[:20] + "..."
         raise ValueError(f"'{start}' is not an id; give the number alone, such as 12.")
     return value
+
+
+def _whole_number_text(value: Any) -> Any:
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError(f"'{shown(value)}' is not a whole number; give digits alone, such "
+                         "as 50.")
+    return value
+
+
+# A whole number in a query string: digits alone (" 5", "+5" and "1_0" are not).
+QueryInt = Annotated[int, BeforeValidator(_whole_number_text)]
 
 
 # An id in an address: digits alone, as ids in a body are whole numbers alone ("12", not

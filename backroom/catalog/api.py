@@ -6,7 +6,7 @@ from pydantic import Field, StrictBool
 
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate
-from backroom.api.schemas import Money, Quantity, RequestBody
+from backroom.api.schemas import Money, Quantity, QueryInt, RequestBody
 from backroom.catalog import services
 from backroom.catalog.models import Item, Vendor
 from backroom.catalog.selectors import item_buckets_many, item_get, item_search
@@ -91,7 +91,7 @@ def vendor_create(request: HttpRequest, payload: VendorIn) -> dict[str, Any]:
 
 
 @router.get("/vendors", response=dict, summary="List vendors")
-def vendor_list(request: HttpRequest, limit: int | None = None,
+def vendor_list(request: HttpRequest, limit: QueryInt | None = None,
                 cursor: str | None = None) -> dict[str, Any]:
     return paginate(Vendor.objects.all(), keys=[("code", False)], limit=limit, cursor=cursor,
                     render=lambda rows: [vendor_dict(vendor) for vendor in rows])
@@ -106,7 +106,7 @@ def item_create(request: HttpRequest, payload: ItemIn) -> dict[str, Any]:
 
 
 @router.get("/items", response=dict, summary="Search items by SKU, barcode or description")
-def item_list(request: HttpRequest, q: str = "", limit: int | None = None,
+def item_list(request: HttpRequest, q: str = "", limit: QueryInt | None = None,
               cursor: str | None = None) -> dict[str, Any]:
     return paginate(item_search(q).prefetch_related("barcodes"), keys=[("sku", False)],
                     limit=limit, cursor=cursor, render=items_dicts)

@@ -35,20 +35,22 @@ MAX_AMOUNT = Decimal("9999999999.99")
 
 def parse_money(value: object, places: int = 2) -> Decimal:
     """Parse a decimal string with at most `places` decimals; raise ValueError otherwise."""
+    # The example in messages: an amount of money, or a percentage when places differ.
+    example = '"34.00"' if places == 2 else '"7.5"'
     if isinstance(value, bool) or not isinstance(value, str | Decimal):
-        raise ValueError("is not text; send the amount as a decimal string in quotes, "
-                         "such as \"34.00\"")
+        raise ValueError(f"is not text; send the number as a decimal string in quotes, such "
+                         f"as {example}")
     if isinstance(value, str) and not PLAIN_DECIMAL.match(value.strip()):
-        raise ValueError(f"{shown(value)!r} is not a plain decimal amount; give digits with "
-                         "at most one point, such as \"34.00\"")
+        raise ValueError(f"{shown(value)!r} is not a plain decimal number; give digits with "
+                         f"at most one point, such as {example}")
     try:
         amount = Decimal(value)
     except InvalidOperation:
-        raise ValueError(f"{shown(value)!r} is not a decimal amount; give one such as "
-                         "\"34.00\"") from None
+        raise ValueError(f"{shown(value)!r} is not a decimal number; give one such as "
+                         f"{example}") from None
     if not amount.is_finite():
-        raise ValueError(f"{shown(value)!r} is not a finite amount; give one such as "
-                         "\"34.00\"")
+        raise ValueError(f"{shown(value)!r} is not a finite number; give one such as "
+                         f"{example}")
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
         raise ValueError(f"{shown(value)!r} has more than {places} decimal places; round it "

@@ -63,4 +63,6 @@ def settings_update(*, user, changes: dict[str, Any]) -> StoreSettings:
     store.save(update_fields=list(changes))
     audit.add("settings_changed", before=before, after=changes)
     audit.flush()
+    # Read back as stored: "0.5" comes back as 0.50, with the column's decimal places.
+    store.refresh_from_db()
     return store

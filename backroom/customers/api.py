@@ -7,7 +7,7 @@ from pydantic import Field, StrictBool
 
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate
-from backroom.api.schemas import ChangeBody, PathId, RequestBody
+from backroom.api.schemas import ChangeBody, PathId, QueryInt, RequestBody
 from backroom.core.money import format_money
 from backroom.customers import services
 from backroom.customers.models import Customer
@@ -59,7 +59,7 @@ def customer_create(request: HttpRequest, payload: CustomerIn) -> dict[str, Any]
 
 
 @router.get("/customers", response=dict, summary="List or search customers")
-def customer_list(request: HttpRequest, q: str = "", limit: int | None = None,
+def customer_list(request: HttpRequest, q: str = "", limit: QueryInt | None = None,
                   cursor: str | None = None) -> dict[str, Any]:
     customers = Customer.objects.filter(is_walk_in=False)
     if q.strip():

@@ -6,7 +6,7 @@ from pydantic import Field, StrictBool, StrictInt
 
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate
-from backroom.api.schemas import ChangeBody, Day, Money, PathId, Quantity, RequestBody
+from backroom.api.schemas import ChangeBody, Day, Money, PathId, Quantity, QueryInt, RequestBody
 from backroom.core.errors import ValidationFailed, shown
 from backroom.purchasing import selectors, services
 from backroom.purchasing.models import POStatus
@@ -56,7 +56,7 @@ class RequestFilters(Schema):
     vendor: str | None = None
     status: Literal["open", "on_order", "fulfilled", "cancelled"] | None = None
     sku: str | None = None
-    limit: int | None = None
+    limit: QueryInt | None = None
     cursor: str | None = None
 
 
@@ -116,7 +116,7 @@ def po_create(request: HttpRequest, payload: POIn) -> dict[str, Any]:
 class POFilters(Schema):
     vendor: str | None = None
     status: list[str] = []
-    limit: int | None = None
+    limit: QueryInt | None = None
     cursor: str | None = None
 
 

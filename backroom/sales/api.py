@@ -6,7 +6,7 @@ from pydantic import Field, StrictBool, StrictInt
 
 from backroom.api.idempotency import idempotent
 from backroom.api.pagination import paginate_segments
-from backroom.api.schemas import MAX_ID, Money, PathId, Percent, Quantity, RequestBody
+from backroom.api.schemas import MAX_ID, Money, PathId, Percent, Quantity, QueryInt, RequestBody
 from backroom.core.errors import ValidationFailed, shown
 from backroom.sales import payments as payment_services
 from backroom.sales import selectors, services
@@ -113,11 +113,11 @@ def order_create(request: HttpRequest, payload: OrderIn) -> dict[str, Any]:
 
 class OrderFilters(Schema):
     status: list[str] = []
-    customer: int | None = Field(default=None, ge=1, le=MAX_ID)
+    customer: QueryInt | None = Field(default=None, ge=1, le=MAX_ID)
     sku: str | None = None
     type: str | None = None
     view: Literal["summary", "lines"] = "summary"
-    limit: int | None = None
+    limit: QueryInt | None = None
     cursor: str | None = None
 
 

@@ -743,3 +743,34 @@ def test_long_query_value_cut_in_message(api, path, query):
 
     assert "x" * 20 + "..." in body["detail"]
     assert len(body["detail"]) < 200
+
+
+@pytest.mark.parametrize("limit", [" 5", "5 ", "+5", "1_0", "5.0"])
+def test_query_number_written_loosely_rejected(api, limit):
+    body = assert_problem(api.get("/orders", limit=limit), 422, "validation_error")
+
+    assert body["errors"][0]["field"] == "query.limit"
+    assert "is not a whole number; give digits alone" in body["detail"]
+
+
+@pytest.mark.parametrize(("path", "cursor"), [("/orders", "WzAsIHRydWVd"),
+                                              ("/customers", "WzEuNV0"),
+                                              ("/items", "W3t9XQ"), ("/items", "W1tdXQ")])
+def test_cursor_of_wrong_values_rejected(api, path, cursor):
+    body = assert_problem(api.get(path, cursor=cursor), 422, "validation_error")
+    assert body["errors"][0]["field"] == "query.cursor"
+
+
+def test_settings_answer_shows_values_as_stored(api):
+    changed = expect(api.patch("/settings", {"cash_rounding": "0.5", "tax_rate": "7"}))
+    stored = expect(api.get("/settings"))
+
+    assert (changed["cash_rounding"], changed["tax_rate"]) == (
+        stored["cash_rounding"], stored["tax_rate"])
+    assert changed["cash_rounding"] == "0.50"
+
+
+def test_percent_message_gives_percent_example(api):
+    body = assert_problem(api.patch("/settings", {"tax_rate": "1,5"}), 422, "validation_error")
+    assert body["detail"] == ("tax_rate: '1,5' is not a plain decimal number; give digits with "
+                              'at most one point, such as "7.5"')

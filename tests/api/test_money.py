@@ -323,11 +323,11 @@ def test_payment_with_refunds_cannot_be_voided(api, paid_card_and_scarf):
 
 @pytest.mark.parametrize(("amount", "message"), [
     ("1.234", "payments[0].amount: '1.234' has more than 2 decimal places; round it to 2"),
-    (34, 'payments[0].amount: is not text; send the amount as a decimal string in quotes, '
+    (34, 'payments[0].amount: is not text; send the number as a decimal string in quotes, '
          'such as "34.00"'),
     ("12345678901.00", "payments[0].amount: '12345678901.00' is too large; give at most "
                        "9999999999.99"),
-    ("1,5", "payments[0].amount: '1,5' is not a plain decimal amount; give digits with at "
+    ("1,5", "payments[0].amount: '1,5' is not a plain decimal number; give digits with at "
             'most one point, such as "34.00"'),
 ])
 def test_bad_amount_message(api, customer, card, amount, message):
@@ -349,7 +349,7 @@ def test_amount_written_loosely_rejected(api, customer, card, amount):
 
     body = assert_problem(response, 422, "validation_error")
     assert body["errors"][0]["field"] == "payments[0].amount"
-    assert "is not written as an amount" in body["detail"]
+    assert "is not written as a number" in body["detail"]
 
 
 def test_negative_zero_price_stored_and_shown_as_zero(api, vendor):
