@@ -13,9 +13,10 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, InterfaceError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import resolve
 
 from backroom.api.problems import PROBLEM_CONTENT_TYPE, not_found, problem
-from backroom.core.errors import DatabaseUnavailable, database_error_as
+from backroom.core.errors import DatabaseUnavailable, database_error_as, shown
 from backroom.web.views.common import page
 
 logger = logging.getLogger(__name__)
@@ -135,9 +136,8 @@ def _api_rejection(request: HttpRequest) -> HttpResponse | None:
                        "field once.", [{"field": repeated.field,
                                         "message": "is given more than once in one object; "
                                                    "send each field once."}])
-    except ValueError:
-        # Not JSON: the API rejects the body itself.
-        return None
+    except ValueError as error:
+        return _unreadable_body(request, error)
     except RecursionError:
         return _too_deep()
     if _deeper_than(data, MAX_JSON_DEPTH):
@@ -146,6 +146,27 @@ def _api_rejection(request: HttpRequest) -> HttpResponse | None:
     if field is None:
         return None
     return _nul_problem(field, f"contains a NUL character (\\u0000): {NUL_RULE}")
+
+
+def _unreadable_body(request: HttpRequest, error: ValueError) -> HttpResponse | None:
+    """Return a problem that says why a body is not JSON, or None where the request gets
+    another answer first: a form sent to the API, or an address that does not exist."""
+    if request.content_type in FORM_TYPES or resolve(request.path_info).func is not_found:
+        return None
+    if isinstance(error, json.JSONDecodeError):
+        detail = (f"The request body is not valid JSON: {error.msg.lower()} at line "
+                  f"{error.lineno}, column {error.colno}; send a JSON object.")
+    elif isinstance(error, UnicodeDecodeError):
+        detail = "The request body is not UTF-8 text; send the JSON object in UTF-8."
+    else:
+        # Python's own limit, as on a whole number of more than 4,300 digits.
+        detail = (f"The request body cannot be read: {shown(str(error), 60)}; send a JSON "
+                  "object whose numbers have at most 20 digits.")
+    return problem(400, "malformed_request", "Malformed request", detail)
+
+
+# Bodies of HTML forms, which the API does not read as JSON when they are not.
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class RepeatedField(Exception):

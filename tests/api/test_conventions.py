@@ -774,3 +774,23 @@ def test_percent_message_gives_percent_example(api):
     body = assert_problem(api.patch("/settings", {"tax_rate": "1,5"}), 422, "validation_error")
     assert body["detail"] == ("tax_rate: '1,5' is not a plain decimal number; give digits with "
                               'at most one point, such as "7.5"')
+
+
+@pytest.mark.parametrize(("raw", "detail"), [
+    (b'{"name": "Ada",}', "The request body is not valid JSON: expecting property name "
+                          "enclosed in double quotes at line 1, column 16; send a JSON "
+                          "object."),
+    (b'{"name": "\xff"}', "The request body is not UTF-8 text; send the JSON object in UTF-8."),
+    (b'{"cash_rounding": ' + b"9" * 5000 + b"}", None),
+])
+def test_unreadable_body_message(api, raw, detail):
+    with nothing_changes():
+        response = api.client.patch("/api/v1/settings", raw, content_type="application/json",
+                                    headers=api._headers(None))
+
+    body = assert_problem(response, 400, "malformed_request")
+    if detail is not None:
+        assert body["detail"] == detail
+    else:
+        assert body["detail"].startswith("The request body cannot be read: ")
+        assert "Content-Type" not in body["detail"]
