@@ -15,8 +15,8 @@ it over. It runs three ways in the same process and database:
 - http: the REST API, through gunicorn with one worker on 127.0.0.1.
 
 With --delay-ms on PostgreSQL, every connection goes through
-bench/latency_proxy.py, which holds each chunk of data on its way in either
-direction: a database server on another machine. The result then gives the
+bench/latency_proxy.py, which delays each chunk of data in either direction,
+as a database server on another machine would. The result then gives the
 round trip measured through the proxy.
 
 Results (per-iteration mean and p95 in milliseconds, and the ratios to the

@@ -1,5 +1,5 @@
-"""A TCP proxy on loopback that holds each chunk of data for a while before passing it on,
-in both directions: a database server farther away than the same machine.
+"""A TCP proxy on loopback that delays each chunk of data before passing it on, in both
+directions, as a database server farther away than the same machine would.
 
     .venv/bin/python bench/latency_proxy.py LISTEN_PORT TARGET_PORT DELAY_MS
 

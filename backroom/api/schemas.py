@@ -2,6 +2,7 @@
 
 import datetime
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -68,27 +69,24 @@ def _date_text(value: Any) -> Any:
 Day = Annotated[datetime.date, BeforeValidator(_date_text)]
 
 
-def _digits_only(value: Any) -> Any:
-    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
-        start = value if len(value) <= 20 else value[:20] + "..."
-        raise ValueError(f"'{start}' is not an id; give the number alone, such as 12.")
-    return value
-
-
-def _whole_number_text(value: Any) -> Any:
-    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
-        raise ValueError(f"'{shown(value)}' is not a whole number; give digits alone, such "
-                         "as 50.")
-    return value
+def _digits_alone(problem: str) -> Callable[[Any], Any]:
+    """Return a validator that rejects text other than ASCII digits with `problem`, which
+    follows the value in the message."""
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+            raise ValueError(f"'{shown(value)}' {problem}")
+        return value
+    return check
 
 
 # A whole number in a query string: digits alone (" 5", "+5" and "1_0" are not).
-QueryInt = Annotated[int, BeforeValidator(_whole_number_text)]
-
+QueryInt = Annotated[int, BeforeValidator(
+    _digits_alone("is not a whole number; give digits alone, such as 50."))]
 
 # An id in an address: digits alone, as ids in a body are whole numbers alone ("12", not
 # " 12" or "12.0").
-PathId = Annotated[int, BeforeValidator(_digits_only)]
+PathId = Annotated[int, BeforeValidator(
+    _digits_alone("is not an id; give the number alone, such as 12."))]
 
 
 class RequestBody(Schema):
@@ -109,7 +107,7 @@ class ChangeBody(RequestBody):
 
     def changes(self) -> dict[str, Any]:
         """Return the fields the body gives, with their values. A null is rejected, because
-        no field of a record is emptied that way."""
+        a PATCH never empties a field."""
         changes = self.model_dump(exclude_unset=True)
         for field, value in changes.items():
             if value is None:

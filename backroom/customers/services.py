@@ -58,7 +58,7 @@ def customer_create(*, name: str, email: str = "", phone: str = "", notify: bool
 @transaction.atomic
 def customer_update(*, customer_id: int, name: str | None = None, email: str | None = None,
                     phone: str | None = None, notify: bool | None = None) -> Customer:
-    """Change a customer; a value left as None keeps the customer's own."""
+    """Change a customer. A value left as None keeps the customer's current one."""
     customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
     if customer is None:
         raise NotFound(f"Customer {customer_id} not found; check the id.", field="customer")
@@ -67,9 +67,13 @@ def customer_update(*, customer_id: int, name: str | None = None, email: str | N
             f"Customer {customer_id} is the walk-in customer ('{customer.name}'), used for "
             "sales to unnamed customers, and cannot be changed; add a customer instead.",
             field="customer")
-    customer.name, customer.email, customer.phone = _clean(
-        customer.name if name is None else name, customer.email if email is None else email,
-        customer.phone if phone is None else phone)
+    if name is None:
+        name = customer.name
+    if email is None:
+        email = customer.email
+    if phone is None:
+        phone = customer.phone
+    customer.name, customer.email, customer.phone = _clean(name, email, phone)
     if notify is not None:
         customer.notify = notify
     customer.save(update_fields=["name", "email", "phone", "notify"])

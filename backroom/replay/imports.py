@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from backroom.accounts.permissions import require
 from backroom.catalog.models import Barcode, Item, Vendor
-from backroom.core.errors import BackroomError, ValidationFailed
+from backroom.core.errors import BackroomError, ValidationFailed, shown
 from backroom.core.money import CENT, MAX_AMOUNT, PLAIN_DECIMAL
 from backroom.customers.models import Customer
 from backroom.replay import upserts
@@ -313,7 +313,7 @@ def parse_value(column: Column, text: str) -> tuple[Any, tuple[str, str] | None]
     if column.max_length is not None and len(text) > column.max_length:
         # Checked for every text cell, because PostgreSQL rejects a longer value with an
         # error that ends the import, and SQLite stores it whole.
-        return None, ("invalid_value", f"The {column.name.replace('_', ' ')} '{_shown(text)}' has "
+        return None, ("invalid_value", f"The {column.name.replace('_', ' ')} '{shown(text)}' has "
                                        f"{len(text)} characters; the maximum is "
                                        f"{column.max_length}. Shorten it.")
     if column.kind == "money":
@@ -321,13 +321,13 @@ def parse_value(column: Column, text: str) -> tuple[Any, tuple[str, str] | None]
     if column.kind == "count":
         # int() also reads "1_000" and digits of other scripts, which no count in a file means.
         if not WHOLE_NUMBER.fullmatch(text):
-            return None, ("invalid_number", f"'{_shown(text)}' is not a whole number.")
+            return None, ("invalid_number", f"'{shown(text)}' is not a whole number.")
         if len(text.lstrip("+-").lstrip("0")) > COUNT_DIGITS:
-            return None, ("invalid_number", f"'{_shown(text)}' is too large; give a whole "
+            return None, ("invalid_number", f"'{shown(text)}' is too large; give a whole "
                                             f"number of at most {COUNT_DIGITS} digits.")
         count = int(text)
         if count < 0:
-            return None, ("negative_value", f"{_shown(text)} is negative; give 0 or more.")
+            return None, ("negative_value", f"{shown(text)} is negative; give 0 or more.")
         return count, None
     if column.kind == "flag":
         word = text.lower()
@@ -335,37 +335,32 @@ def parse_value(column: Column, text: str) -> tuple[Any, tuple[str, str] | None]
             return True, None
         if word in FALSE_WORDS:
             return False, None
-        return None, ("invalid_flag", f"'{_shown(text)}' is not yes or no.")
+        return None, ("invalid_flag", f"'{shown(text)}' is not yes or no.")
     if column.kind == "email":
         try:
             validate_email(text)
             # As the customer service checks it: the domain must have an IDNA form to send to.
             text.rpartition("@")[2].encode("idna")
         except (ValidationError, UnicodeError):
-            return None, ("invalid_value", f"'{_shown(text)}' is not a valid e-mail address.")
+            return None, ("invalid_value", f"'{shown(text)}' is not a valid e-mail address.")
     return text, None
-
-
-def _shown(text: str) -> str:
-    """Return a cell's value for a message, cut to its first 20 characters."""
-    return text[:20] + "..." if len(text) > 20 else text
 
 
 def _parse_amount(text: str) -> tuple[Decimal | None, tuple[str, str] | None]:
     """Parse a money amount of at most two decimals, 0 or more."""
     # Decimal() also reads "1e3", "NaN" and "Infinity", which are no prices.
     if not PLAIN_DECIMAL.match(text):
-        return None, ("invalid_number", f"'{_shown(text)}' is not a number; write it like "
+        return None, ("invalid_number", f"'{shown(text)}' is not a number; write it like "
                                         "4.00.")
     amount = Decimal(text)
     # quantize() raises InvalidOperation when the result needs more than the context's 28
     # digits. An amount above MAX_AMOUNT is returned unchecked, so that the catalog
     # service rejects it with its allowed range, as it does every amount out of range.
     if amount.copy_abs() <= MAX_AMOUNT and amount != amount.quantize(CENT):
-        return None, ("invalid_number", f"'{_shown(text)}' has more than two decimals; round it to "
+        return None, ("invalid_number", f"'{shown(text)}' has more than two decimals; round it to "
                                         "cents, like 4.51.")
     if amount < 0:
-        return None, ("negative_value", f"{_shown(text)} is negative; give 0 or more.")
+        return None, ("negative_value", f"{shown(text)} is negative; give 0 or more.")
     # copy_abs() turns "-0" into 0 and, unlike abs(), never rounds to 28 digits.
     return amount.copy_abs(), None
 

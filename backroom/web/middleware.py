@@ -37,8 +37,8 @@ class RejectNulCharacter:
     they are read as data. An API body larger than Django reads into memory
     gets a 413 problem instead of Django's HTML page, a method that an API
     address does not take gets a 405 problem instead of an empty page, and a
-    field given twice in one JSON object gets a 422 problem. HEAD is answered
-    as GET without the body.
+    field given twice in one JSON object gets a 422 problem. A HEAD request is
+    handled as GET and sent without the body.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -59,7 +59,7 @@ class RejectNulCharacter:
 
 def _head_of(request: HttpRequest,
              get_response: Callable[[HttpRequest], HttpResponse]) -> HttpResponse:
-    """Answer a HEAD request as the API answers GET, with the headers and without the body."""
+    """Handle a HEAD request as GET and return the response's headers without its body."""
     request.method = "GET"
     response = _method_problem(request, get_response(request))
     request.method = "HEAD"
@@ -71,7 +71,7 @@ def _head_of(request: HttpRequest,
 
 # The documents of the API, which only GET reads.
 READ_ONLY_PATHS = ("/api/v1/openapi.json", "/api/v1/docs")
-# The API's own address holds no resource.
+# The API's own address, which is not a resource.
 API_ROOT = "/api/v1/"
 
 
@@ -81,8 +81,15 @@ def _method_problem(request: HttpRequest, response: HttpResponse) -> HttpRespons
         return response
     allowed = sorted(method.strip() for method in response.get("Allow", "").split(",")
                      if method.strip())
+    return _method_not_allowed(request, allowed)
+
+
+def _method_not_allowed(request: HttpRequest, allowed: list[str]) -> HttpResponse:
     detail = f"{request.method} is not allowed on {request.path}"
-    detail += f"; use {' or '.join(allowed)}." if allowed else "."
+    if allowed:
+        detail += f"; use {' or '.join(allowed)}."
+    else:
+        detail += "."
     rejected = problem(405, "method_not_allowed", "Method not allowed", detail)
     if allowed:
         rejected["Allow"] = ", ".join(allowed)
@@ -102,10 +109,7 @@ def _api_rejection(request: HttpRequest) -> HttpResponse | None:
     if request.path == API_ROOT:
         return not_found(request)
     if request.path in READ_ONLY_PATHS and request.method not in ("GET", "HEAD"):
-        rejected = problem(405, "method_not_allowed", "Method not allowed",
-                           f"{request.method} is not allowed on {request.path}; use GET.")
-        rejected["Allow"] = "GET"
-        return rejected
+        return _method_not_allowed(request, ["GET"])
     if "\x00" in request.path:
         return problem(404, "not_found", "Not found",
                        f"No record has an address with a NUL character (%00): {NUL_RULE}")
@@ -115,7 +119,7 @@ def _api_rejection(request: HttpRequest) -> HttpResponse | None:
             if "\x00" in name or "\x00" in value:
                 field = "query." + name.replace("\x00", "%00")
                 return _nul_problem(field, f"contains a NUL character (%00): {NUL_RULE}")
-    # The API reads every body as JSON, whatever its content type says.
+    # The API reads every body as JSON, whatever its content type.
     if request.method not in ("POST", "PUT", "PATCH"):
         return None
     try:
@@ -131,11 +135,9 @@ def _api_rejection(request: HttpRequest) -> HttpResponse | None:
         # json.loads finds the encoding of bytes itself (UTF-8, -16 or -32).
         data = json.loads(body, object_pairs_hook=_object_without_repeats)
     except RepeatedField as repeated:
-        return problem(422, "validation_error", "Invalid input",
-                       f"{repeated.field}: is given more than once in one object; send each "
-                       "field once.", [{"field": repeated.field,
-                                        "message": "is given more than once in one object; "
-                                                   "send each field once."}])
+        message = "is given more than once in one object; send each field once."
+        return problem(422, "validation_error", "Invalid input", f"{repeated.field}: {message}",
+                       [{"field": repeated.field, "message": message}])
     except ValueError as error:
         return _unreadable_body(request, error)
     except RecursionError:
@@ -149,8 +151,8 @@ def _api_rejection(request: HttpRequest) -> HttpResponse | None:
 
 
 def _unreadable_body(request: HttpRequest, error: ValueError) -> HttpResponse | None:
-    """Return a problem that says why a body is not JSON, or None where the request gets
-    another answer first: a form sent to the API, or an address that does not exist."""
+    """Return a problem that explains why a body is not JSON. Return None for a form sent
+    to the API and for an unknown address, which get their own responses later."""
     if request.content_type in FORM_TYPES or resolve(request.path_info).func is not_found:
         return None
     if isinstance(error, json.JSONDecodeError):

@@ -585,7 +585,7 @@ def test_head_on_address_without_get_is_problem(api):
 
 
 @pytest.mark.parametrize("method", ["post", "put", "delete"])
-def test_unknown_address_is_not_found_problem_for_any_method(api, method):
+def test_unknown_address_not_found_any_method(api, method):
     client = Client(enforce_csrf_checks=True)
 
     response = getattr(client, method)("/api/v1/no-such-thing", headers=api._headers(None))

@@ -143,7 +143,7 @@ def test_two_refunds_of_same_payment(api, owner, customer, card):
     assert invariant_violations() == []
 
 
-def test_request_made_while_po_created_waits_for_next_po(owner, customer, scarf, monkeypatch):
+def test_request_during_po_creation_left_open(owner, customer, scarf, monkeypatch):
     from backroom.purchasing import services
     from backroom.purchasing.models import PurchaseRequest, RequestStatus
 

@@ -28,7 +28,7 @@ DjangoWrapper: Any = base.DatabaseWrapper
 
 
 class TransactionCursor(DjangoCursor):
-    """A cursor that starts the transaction Django asked for with the statement it sends."""
+    """A cursor that starts the transaction Django requested with the statement it sends."""
 
     def execute(self, query: Any, params: Any = None, **kwargs: Any) -> "TransactionCursor":
         first, first_params = _statements_before(self.connection)
@@ -41,7 +41,8 @@ class TransactionCursor(DjangoCursor):
             super().execute(query, params, **kwargs)
             return self
         if params is None and first_params:
-            # A query without parameters has its percent signs as they are.
+            # Without parameters a query's percent signs are literal, so they are escaped
+            # once parameters go with it.
             query, params = query.replace("%", "%%"), ()
         super().execute("; ".join([*first, query]),
                         [*first_params, *params] if first_params else params, **kwargs)
@@ -52,25 +53,24 @@ class TransactionCursor(DjangoCursor):
         return self
 
     def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> None:
-        first, first_params = _statements_before(self.connection)
-        if first:
-            super().execute("; ".join(first), first_params or None)
+        _statements_send(self.connection)
         super().executemany(query, params_seq, **kwargs)
 
 
 def _statements_before(connection: Any) -> tuple[list[str], list[Any]]:
     """Return the statements to send before the next one, and their parameters: the
-    BEGIN of a transaction Django asked for, then the held writes, which it takes."""
+    BEGIN of a transaction Django requested, then the held writes, which it removes from
+    the connection."""
     statements: list[str] = []
     if getattr(connection, "begin_pending", False) and (
             connection.info.transaction_status == TransactionStatus.IDLE):
         statements.append(_begin_statement(connection))
-    held = getattr(connection, "held_writes", None)
-    if not held:
+    writes = getattr(connection, "held_writes", None)
+    if not writes:
         return statements, []
     connection.held_writes = None
-    statements.extend(text for text, _ in held)
-    return statements, [value for _, params in held for value in params]
+    statements.extend(text for text, _ in writes)
+    return statements, [value for _, params in writes for value in params]
 
 
 def _begin_statement(connection: Any) -> str:
@@ -94,6 +94,8 @@ def _statements_send(connection: Any) -> None:
 
 
 class DatabaseWrapper(DjangoWrapper):
+    """Django's PostgreSQL connection, with transactions begun by their first statement."""
+
     def get_connection_params(self) -> dict[str, Any]:
         params: dict[str, Any] = super().get_connection_params()
         if params.get("cursor_factory") is DjangoCursor:
@@ -126,9 +128,9 @@ class DatabaseWrapper(DjangoWrapper):
         if connection is None or not self.in_atomic_block or not getattr(
                 connection, "begin_pending", False):
             return False
-        held = getattr(connection, "held_writes", None) or []
-        held.append((sql, params))
-        connection.held_writes = held
+        writes = getattr(connection, "held_writes", None) or []
+        writes.append((sql, params))
+        connection.held_writes = writes
         return True
 
     def _commit(self) -> None:

@@ -57,8 +57,8 @@ class BackroomServer(BaseApplication):
 
 
 class _GracefulArbiter(Arbiter):
-    """Gunicorn's arbiter, stopping on SIGINT (Ctrl+C) as on SIGTERM: the workers finish
-    the requests they are answering first."""
+    """Gunicorn's arbiter, stopping on SIGINT (Ctrl+C) as on SIGTERM, so the workers finish
+    the requests in progress first."""
 
     def handle_int(self) -> None:
         self.handle_term()
