@@ -45,14 +45,16 @@ def insert_all(model: type[models.Model], rows: Sequence[models.Model]) -> None:
     table = quote(meta.db_table)
     columns = ", ".join(quote(str(field.column)) for field in fields)
     placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    per_statement = max(1, MAX_PARAMETERS // len(fields))
-    if connection.vendor == "postgresql":
-        # One JSON parameter: psycopg splits a statement at each of its placeholders
-        # in Python, which for hundreds of them costs more than the INSERT.
+    if connection.vendor == "postgresql" or (len(rows) > 1 and connection.vendor == "sqlite"):
+        # One JSON parameter and one statement text for any number of rows. psycopg
+        # splits a statement at each of its placeholders in Python, which for
+        # hundreds of them costs more than the INSERT. SQLite would parse the
+        # statement again for each new number of rows.
         values = [read(row) for row in rows]
-        _keys_set(rows, sql.write_returning(_json_insert_sql(model),
+        _keys_set(rows, sql.write_returning(_json_insert_sql(model, connection.vendor),
                                             [json.dumps(values, default=json_value)]))
         return
+    per_statement = max(1, MAX_PARAMETERS // len(fields))
     for start in range(0, len(rows), per_statement):
         batch = rows[start:start + per_statement]
         params = [value for row in batch for value in read(row)]
@@ -209,16 +211,23 @@ def _keys_set(rows: Sequence[models.Model], returned: list[tuple[Any, ...]]) -> 
 
 
 @cache
-def _json_insert_sql(model: type[models.Model]) -> str:
-    """Return the PostgreSQL INSERT of rows from a JSON array of value lists."""
+def _json_insert_sql(model: type[models.Model], vendor: str) -> str:
+    """Return the INSERT of rows from a JSON array of value lists, in the array's order."""
     quote = connection.ops.quote_name
     fields = _insert_fields(model)
-    values = ", ".join(json_element(index, field) for index, field in enumerate(fields))
     columns = ", ".join(quote(str(field.column)) for field in fields)
+    key = quote(str(model._meta.pk.column))
+    if vendor == "postgresql":
+        values = ", ".join(json_element(index, field) for index, field in enumerate(fields))
+        return (f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
+                f"SELECT {values} "
+                f"FROM json_array_elements(%s::json) WITH ORDINALITY AS source(value, position) "
+                f"ORDER BY source.position RETURNING {key}")
+    values = ", ".join(f"json_extract(source.value, '$[{index}]')"
+                       for index in range(len(fields)))
     return (f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
-            f"SELECT {values} "
-            f"FROM json_array_elements(%s::json) WITH ORDINALITY AS source(value, position) "
-            f"ORDER BY source.position RETURNING {quote(str(model._meta.pk.column))}")
+            f"SELECT {values} FROM json_each(%s) AS source "
+            f"ORDER BY source.key RETURNING {key}")
 
 
 Adapter = Callable[[models.Model, models.Field, Any], Any]
