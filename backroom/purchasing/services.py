@@ -182,10 +182,13 @@ class POLineInput:
 
 # Open requests that join a vendor's PO: the vendor's own, and those without a
 # vendor whose item the vendor supplies (made before the item had a vendor).
-# Parameters: the open status, then the vendor's id twice.
+# Parameters: the vendor's id twice.
+# Request statuses are written into the statements, not passed as parameters. On
+# SQLite, a parameter compared with a column that a partial index's condition
+# names makes every run prepare the statement again.
 VENDOR_OPEN_REQUESTS = (
-    '"status" = %s AND ("vendor_id" = %s OR ("vendor_id" IS NULL AND "item_id" IN '
-    '(SELECT "id" FROM "catalog_item" WHERE "vendor_id" = %s)))')
+    f'"status" = \'{RequestStatus.OPEN.value}\' AND ("vendor_id" = %s OR ("vendor_id" IS NULL '
+    'AND "item_id" IN (SELECT "id" FROM "catalog_item" WHERE "vendor_id" = %s)))')
 # Items of those requests, as a condition on "catalog_item".
 VENDOR_OPEN_REQUEST_ITEMS = (
     f'"id" IN (SELECT "item_id" FROM "purchasing_purchaserequest" WHERE {VENDOR_OPEN_REQUESTS})')
@@ -205,7 +208,7 @@ def purchase_order_create(*, user, vendor: str, include_purchase_requests: bool 
     if include_reorder:
         reorder_requests_create(user=user, vendor_id=vendor_row.pk)
 
-    of_vendor = [RequestStatus.OPEN, vendor_row.pk, vendor_row.pk]
+    of_vendor = [vendor_row.pk, vendor_row.pk]
     line_items = {item.pk for item, _, _ in wanted}
     if include_purchase_requests:
         items = _request_items_lock(of_vendor, line_items)
@@ -570,12 +573,11 @@ def _lines_receive(po: PurchaseOrder, arrived: list[tuple[PurchaseOrderLine, int
     _stock_requests_settle([po_line for po_line, _ in arrived], audit)
 
 
-# The on-order requests of PO lines, oldest first. Parameters: the PO line ids,
-# then the on-order status.
-PO_LINES_REQUESTS_ON_ORDER = """
+# The on-order requests of PO lines, oldest first. Parameter: the PO line ids.
+PO_LINES_REQUESTS_ON_ORDER = f"""
     SELECT "po_line_id", "id", "item_id", "order_line_id", "quantity", "served"
     FROM "purchasing_purchaserequest"
-    WHERE {ids_in} AND "status" = %s
+    WHERE {{ids_in}} AND "status" = '{RequestStatus.ON_ORDER.value}'
     ORDER BY "id"
 """
 
@@ -589,7 +591,7 @@ def _stock_requests_settle(po_lines: list[PurchaseOrderLine], audit: AuditLog) -
     linked: dict[int, list[tuple[int, int, int | None, int, int]]] = defaultdict(list)
     for po_line_id, request_id, item_id, order_line_id, quantity, served in value_rows(
             PO_LINES_REQUESTS_ON_ORDER.format(ids_in=ids_in('"po_line_id"')),
-            [ids_value(po_line.pk for po_line in po_lines), RequestStatus.ON_ORDER],
+            [ids_value(po_line.pk for po_line in po_lines)],
             (None,) * 6):
         linked[po_line_id].append((request_id, item_id, order_line_id, quantity, served))
     now = timezone.now()
@@ -612,6 +614,7 @@ def _stock_requests_settle(po_lines: list[PurchaseOrderLine], audit: AuditLog) -
     update_values(PurchaseRequest, ["quantity", "served", "status", "updated_at"], changed)
 
 
+PO_LINE_REQUESTS_ON_ORDER = f'"po_line_id" = %s AND "status" = \'{RequestStatus.ON_ORDER.value}\''
 PO_LINE_CLOSED_SHORT_SET = (
     'UPDATE "purchasing_purchaseorderline" SET "closed_short" = %s WHERE "id" = %s')
 
@@ -619,8 +622,7 @@ PO_LINE_CLOSED_SHORT_SET = (
 def _close_short(po: PurchaseOrder, po_line: PurchaseOrderLine, audit: AuditLog) -> None:
     po_line.closed_short = True
     execute(PO_LINE_CLOSED_SHORT_SET, [True, po_line.pk])
-    for request in model_rows(PurchaseRequest, '"po_line_id" = %s AND "status" = %s',
-                              [po_line.pk, RequestStatus.ON_ORDER]):
+    for request in model_rows(PurchaseRequest, PO_LINE_REQUESTS_ON_ORDER, [po_line.pk]):
         request_reopen(request, audit)
     audit.add("purchase_order_line_closed_short", purchase_order=po, item=po_line.item_id,
               line=po_line.pk, received=po_line.received, ordered=po_line.quantity)

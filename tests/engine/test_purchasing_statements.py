@@ -263,7 +263,7 @@ def requests_of_two_vendors(vendor, card, scarf) -> dict[str, Item]:
 
 def test_request_items_lock_with_line_items(vendor, card, scarf, requests_of_two_vendors):
     loose = requests_of_two_vendors["loose"]
-    of_vendor = [RequestStatus.OPEN, vendor.pk, vendor.pk]
+    of_vendor = [vendor.pk, vendor.pk]
 
     with_lines = _request_items_lock(of_vendor, {card.pk, scarf.pk})
     requests_only = _request_items_lock(of_vendor, set())
