@@ -73,10 +73,15 @@ class Event(models.Model):
     detail = models.JSONField(default=dict)
 
     class Meta:
+        # Most events name no purchase order, and some no order or item. The indexes
+        # leave those events out, because every query gives the key it looks for.
         indexes = [
-            models.Index(fields=["order", "id"]),
-            models.Index(fields=["item", "id"]),
-            models.Index(fields=["purchase_order", "id"]),
+            models.Index(fields=["order", "id"], name="event_order_idx",
+                         condition=models.Q(order__isnull=False)),
+            models.Index(fields=["item", "id"], name="event_item_idx",
+                         condition=models.Q(item__isnull=False)),
+            models.Index(fields=["purchase_order", "id"], name="event_purchase_order_idx",
+                         condition=models.Q(purchase_order__isnull=False)),
         ]
 
 
