@@ -42,9 +42,10 @@ class AuditLog:
     def flush(self) -> None:
         if not self.events:
             return
-        at = connection.ops.adapt_datetimefield_value(timezone.now())
+        db = sql.database()
+        at = db.ops.adapt_datetimefield_value(timezone.now())
         user_id = self.user.pk if self.user is not None else None
-        sql.write(_insert_sql(connection.vendor),
+        sql.write(_insert_sql(db.vendor),
                     [at, user_id, json.dumps(self.events, default=_decimal_text)])
         self.events = []
 

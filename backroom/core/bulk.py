@@ -39,9 +39,10 @@ def update_values(model: type[models.Model], fields: Sequence[str],
         # Most calls write one row, which needs no JSON on either side.
         sql.write(_update_one_sql(model, tuple(concrete)), [*rows[0][1:], rows[0][0]])
         return
-    if connection.vendor == "postgresql":
+    vendor = sql.database().vendor
+    if vendor == "postgresql":
         _update_from_json(model, concrete, rows, "json_array_elements(%s::json)")
-    elif connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 33):
+    elif vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 33):
         _update_from_json(model, concrete, rows, "json_each(%s)")
     else:
         _update_case(model, concrete, rows)
@@ -49,7 +50,7 @@ def update_values(model: type[models.Model], fields: Sequence[str],
 
 def _update_from_json(model: type[models.Model], fields: list[models.Field],
                       rows: list[list[Any]], source: str) -> None:
-    statement, with_keys = _update_sql(model, tuple(fields), source, connection.vendor)
+    statement, with_keys = _update_sql(model, tuple(fields), source, sql.database().vendor)
     params = [json.dumps(rows, default=json_value)]
     if with_keys:
         params.append("{" + ",".join(str(int(row[0])) for row in rows) + "}")
@@ -195,7 +196,7 @@ def insert_rows(model: type[models.Model], fields: Sequence[str],
     prepared_columns = [_column_prepare(field, values)
                         for field, values in zip(concrete, columns_values, strict=True)]
     prepared_rows = list(zip(*prepared_columns, strict=True))
-    if connection.vendor == "postgresql":
+    if sql.database().vendor == "postgresql":
         _insert_from_json(model, concrete, prepared_rows)
     else:
         _insert_values(model, concrete, prepared_rows)

@@ -40,20 +40,21 @@ def insert_all(model: type[models.Model], rows: Sequence[models.Model]) -> None:
         return
     fields = _insert_fields(model)
     read = _values_reader(model, numbered=False)
-    quote = connection.ops.quote_name
-    meta = model._meta
-    table = quote(meta.db_table)
-    columns = ", ".join(quote(str(field.column)) for field in fields)
-    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    if connection.vendor == "postgresql" or (len(rows) > 1 and connection.vendor == "sqlite"):
+    db = sql.database()
+    if db.vendor == "postgresql" or (len(rows) > 1 and db.vendor == "sqlite"):
         # One JSON parameter and one statement text for any number of rows. psycopg
         # splits a statement at each of its placeholders in Python, which for
         # hundreds of them costs more than the INSERT. SQLite would parse the
         # statement again for each new number of rows.
         values = [read(row) for row in rows]
-        _keys_set(rows, sql.write_returning(_json_insert_sql(model, connection.vendor),
+        _keys_set(rows, sql.write_returning(_json_insert_sql(model, db.vendor),
                                             [json.dumps(values, default=json_value)]))
         return
+    quote = db.ops.quote_name
+    meta = model._meta
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
     per_statement = max(1, MAX_PARAMETERS // len(fields))
     for start in range(0, len(rows), per_statement):
         batch = rows[start:start + per_statement]
@@ -72,7 +73,7 @@ def insert_numbered(model: type[models.Model], row: models.Model, prefix: str) -
     itself, so one statement writes the row with its number. Elsewhere the row
     goes in with a stand-in number that an UPDATE then replaces.
     """
-    if connection.vendor == "postgresql":
+    if sql.database().vendor == "postgresql":
         read = _values_reader(model, numbered=True)
         _keys_set([row], sql.write_returning(_numbered_insert_sql(model), [
             prefix, json.dumps([read(row)], default=json_value)]))
@@ -203,7 +204,7 @@ def _keys_set(rows: Sequence[models.Model], returned: list[tuple[Any, ...]]) -> 
     Keys of one statement increase in insertion order, and neither database
     promises to return them in that order, so they are sorted first.
     """
-    alias = connection.alias
+    alias = sql.database().alias
     for row, pk in zip(rows, sorted(pk for pk, in returned), strict=True):
         row.pk = pk
         row._state.adding = False

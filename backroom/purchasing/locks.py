@@ -1,10 +1,9 @@
 """Row locks on purchase orders, taken after the item locks."""
 
-from django.db import connection
 
 from backroom.catalog.models import Vendor
 from backroom.core.errors import NotFound
-from backroom.core.sql import value_rows
+from backroom.core.sql import database, value_rows
 from backroom.purchasing.models import PurchaseOrder
 
 _PO_ATTNAMES = [column.attname for column in PurchaseOrder._meta.concrete_fields]
@@ -27,15 +26,16 @@ PO_WITH_VENDOR_BY_NUMBER = (
 
 def lock_purchase_order(number: str) -> PurchaseOrder:
     """Lock the purchase order with this number and return it with its vendor."""
+    db = database()
     sql = PO_WITH_VENDOR_BY_NUMBER
-    if connection.features.has_select_for_update:
+    if db.features.has_select_for_update:
         sql += " FOR UPDATE"
     rows = value_rows(sql, [number], _PO_WITH_VENDOR_FIELDS)
     if not rows:
         raise NotFound(f"Purchase order '{number}' not found; check the number.",
                        field="number", number=number)
     po_values, vendor_values = rows[0][:len(_PO_ATTNAMES)], rows[0][len(_PO_ATTNAMES):]
-    po = PurchaseOrder.from_db(connection.alias, _PO_ATTNAMES, po_values)
+    po = PurchaseOrder.from_db(db.alias, _PO_ATTNAMES, po_values)
     PurchaseOrder.vendor.field.set_cached_value(
-        po, Vendor.from_db(connection.alias, _VENDOR_ATTNAMES, vendor_values))
+        po, Vendor.from_db(db.alias, _VENDOR_ATTNAMES, vendor_values))
     return po
