@@ -62,9 +62,10 @@ def database() -> BaseDatabaseWrapper:
 
     Each attribute read through `django.db.connection` looks the wrapper up in
     asgiref's Local (1.7 microseconds each in a timeit run on a 2-core AMD EPYC),
-    and the engine's helpers read a few hundred attributes per back-order flow. Django keeps one wrapper per thread and
-    replaces it only where code assigns `connections[alias]`, as its test
-    servers do when their thread starts, before they serve a request.
+    and the engine's helpers read a few hundred attributes per back-order flow.
+    Django keeps one wrapper per thread and replaces it only where code assigns
+    `connections[alias]`, as its test servers do when their thread starts,
+    before they serve a request.
     """
     wrapper = _thread_connection.wrapper
     if wrapper is None:
