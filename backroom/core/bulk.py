@@ -5,7 +5,7 @@ import json
 import operator
 import sqlite3
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -163,9 +163,8 @@ def ids_in(field: str, ids: Iterable[int]) -> IdsIn:
 def update_rows(model: type[models.Model], rows: Sequence[models.Model],
                 fields: Sequence[str]) -> None:
     """Save `fields` of `rows` (model instances) in one statement; see `update_values`."""
-    columns = _attnames(model, fields)
-    values = operator.attrgetter(*columns)
-    if len(columns) == 1:
+    values = _values_getter(model, tuple(fields))
+    if len(fields) == 1:
         update_values(model, fields, {row.pk: (values(row),) for row in rows
                                       if row.pk is not None})
         return
@@ -262,6 +261,7 @@ def _column_prepare(field: models.Field, values: Sequence[Any]) -> list[Any]:
     text) are kept without a call.
     """
     plain = _plain_type(field)
+    db = sql.database()
     done: dict[tuple[type, Any], Any] = {}
     prepared = []
     for value in values:
@@ -271,14 +271,15 @@ def _column_prepare(field: models.Field, values: Sequence[Any]) -> list[Any]:
         try:
             key = (type(value), value)
             if key not in done:
-                done[key] = field.get_db_prep_save(value, connection)
+                done[key] = field.get_db_prep_save(value, db)
             prepared.append(done[key])
         except TypeError:
             # An unhashable value, such as a list for an array field.
-            prepared.append(field.get_db_prep_save(value, connection))
+            prepared.append(field.get_db_prep_save(value, db))
     return prepared
 
 
+@cache
 def _plain_type(field: models.Field) -> type | None:
     """Return the Python type whose values `field` writes unchanged, if there is one."""
     if isinstance(field, models.ForeignKey):
@@ -294,19 +295,28 @@ def _plain_type(field: models.Field) -> type | None:
 
 def _value_fields(model: type[models.Model], fields: Sequence[str]) -> list[models.Field]:
     """Return the concrete fields named in `fields`; JSON fields are not supported."""
+    return list(_named_fields(model, tuple(fields)))
+
+
+@cache
+def _named_fields(model: type[models.Model], fields: tuple[str, ...]
+                  ) -> tuple[models.Field, ...]:
     concrete = []
     for name in fields:
         field = model._meta.get_field(name)
         assert isinstance(field, models.Field), f"{name} is not a concrete field"
         assert not isinstance(field, models.JSONField), f"{name} is a JSON field"
         concrete.append(field)
-    return concrete
+    return tuple(concrete)
 
 
-def _attnames(model: type[models.Model], fields: Sequence[str]) -> list[str]:
+@cache
+def _values_getter(model: type[models.Model], fields: tuple[str, ...]) -> Callable[[Any], Any]:
+    """Return the function that reads `fields` of an instance: one value for one field, else
+    a tuple."""
     columns = []
     for name in fields:
         field = model._meta.get_field(name)
         assert isinstance(field, models.Field), f"{name} is not a concrete field"
         columns.append(field.attname)
-    return columns
+    return operator.attrgetter(*columns)
