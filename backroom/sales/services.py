@@ -316,6 +316,9 @@ def _custom_item(order: Order, spec: LineInput, field: str) -> Item:
     if spec.unit_price is None:
         raise ValidationFailed("A free-text line needs a unit price.",
                                field=f"{field}.unit_price")
+    if spec.unit_price < 0:
+        raise ValidationFailed(f"Unit price {spec.unit_price} is negative; give 0 or more.",
+                               field=f"{field}.unit_price")
     vendor = None
     if spec.vendor:
         vendor = Vendor.objects.filter(code=spec.vendor).first()

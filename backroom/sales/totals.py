@@ -12,7 +12,8 @@ from typing import NamedTuple
 from django.utils import timezone
 
 from backroom.core.bulk import update_rows
-from backroom.core.money import HUNDRED, ZERO, percent_of, round_money
+from backroom.core.errors import ValidationFailed
+from backroom.core.money import HUNDRED, MAX_AMOUNT, ZERO, percent_of, round_money
 from backroom.core.sql import field, ids_in, ids_value, value_rows
 from backroom.sales.models import LineStatus, Order, OrderLine, OrderStatus, Payment, PaymentKind
 from backroom.sales.notices import ready_notices_schedule
@@ -216,11 +217,20 @@ def _lines_of_orders_sql(columns: str) -> str:
 
 
 def order_amounts_set(order: Order, lines: Iterable[OrderLine | LineFigures]) -> None:
-    """Set the order's subtotal, tax and total from its lines, in memory only."""
+    """Set the order's subtotal, tax and total from its lines, in memory only.
+
+    Raises ValidationFailed when the total is beyond the largest amount, which
+    each line stays within but several lines together may pass.
+    """
     lines = list(lines)
     order.subtotal = sum((line.line_total for line in lines), ZERO)
     order.tax = sum((line.tax for line in lines), ZERO)
     order.total = order.subtotal + order.tax
+    if order.total > MAX_AMOUNT:
+        raise ValidationFailed(
+            f"The order's total would be {order.total}, more than the largest amount, "
+            f"{MAX_AMOUNT}; split it into smaller orders.", field="lines",
+            total=str(order.total))
 
 
 def _paid_by_order(order_ids: list[int]) -> dict[int, Decimal]:
