@@ -8,8 +8,11 @@ from django.db.models import Prefetch, QuerySet
 from backroom.core.errors import NotFound
 from backroom.purchasing.models import (
     PurchaseOrder,
+    PurchaseOrderLine,
     PurchaseRequest,
     Receipt,
+    ReceiptLine,
+    ReceivingNotice,
     RequestStatus,
 )
 
@@ -17,7 +20,8 @@ from backroom.purchasing.models import (
 def purchase_order_get(number: str) -> PurchaseOrder:
     po = (PurchaseOrder.objects.select_related("vendor")
           .prefetch_related(
-              "lines__item",
+              # The items come with the lines, as in `order_get`.
+              Prefetch("lines", PurchaseOrderLine.objects.select_related("item")),
               Prefetch("lines__requests",
                        queryset=PurchaseRequest.objects.filter(status=RequestStatus.ON_ORDER)
                        .select_related("order", "customer").order_by("id")))
@@ -81,8 +85,11 @@ def purchase_order_summary_dict(po: PurchaseOrder) -> dict[str, Any]:
 
 def receipt_get(number: str) -> Receipt:
     receipt = (Receipt.objects.select_related("purchase_order")
-               .prefetch_related("lines__item", "notices__order", "notices__customer",
-                                 "notices__item")
+               .prefetch_related(
+                   # Related rows come with the lines and notices, as in `order_get`.
+                   Prefetch("lines", ReceiptLine.objects.select_related("item")),
+                   Prefetch("notices", ReceivingNotice.objects.select_related(
+                       "order", "customer", "item")))
                .filter(number=number).first())
     if receipt is None:
         raise NotFound(f"Receipt '{number}' not found; check the number.", field="number")

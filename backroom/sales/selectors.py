@@ -3,7 +3,16 @@
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Value,
+    When,
+)
 
 from backroom.core.errors import NotFound
 from backroom.core.models import Event
@@ -13,8 +22,13 @@ from backroom.sales.totals import line_status
 
 
 def order_get(number: str) -> Order:
+    # The lines' items come with the lines. Django 5.2 prefetches a foreign key on SQLite
+    # with one OR term per row, and SQLite rejects the expression from 999 distinct
+    # items ("Expression tree is too large").
     order = (Order.objects.select_related("customer")
-             .prefetch_related("lines__item", "payments").filter(number=number).first())
+             .prefetch_related(Prefetch("lines", OrderLine.objects.select_related("item")),
+                               "payments")
+             .filter(number=number).first())
     if order is None:
         raise NotFound(f"Order '{number}' not found; check the number.", field="number",
                        number=number)
