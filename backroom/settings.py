@@ -122,6 +122,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
+
+# The sales screen posts about seven fields per line, so Django's default of 1,000
+# fields stopped an order at about 140 lines with a bare "Bad Request" page.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 20_000
 LOGOUT_REDIRECT_URL = "web:login"
 
 LANGUAGE_CODE = "en-us"

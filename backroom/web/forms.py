@@ -67,6 +67,10 @@ def form_state(name: str, data: QueryDict) -> FormState:
     return FormState(name=name, values=values)
 
 
+# Digits grouped in threes by commas, with or without decimals after a point.
+THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
+
+
 def parse_quantity(state: FormState, name: str, *, minimum: int = 1,
                    maximum: int = MAX_QUANTITY, required: bool = True) -> int | None:
     """Parse a whole number of units; record an error and return None when invalid."""
@@ -75,7 +79,7 @@ def parse_quantity(state: FormState, name: str, *, minimum: int = 1,
         if required:
             state.add(name, "Enter a quantity.")
         return None
-    if not re.fullmatch(r"-?\d+", text):
+    if not re.fullmatch(r"-?[0-9]+", text):
         state.add(name, f"'{text}' is not a whole number.")
         return None
     # int() rejects more than 4300 digits, and any 31-digit number is out of range anyway.
@@ -96,12 +100,20 @@ def parse_quantity(state: FormState, name: str, *, minimum: int = 1,
 
 def parse_amount(state: FormState, name: str, *, required: bool = True,
                  places: int = 2) -> Decimal | None:
-    """Parse a decimal amount such as 34.00; record an error and return None when invalid."""
-    text = str(state.values.get(name, "")).strip().replace(",", "")
+    """Parse a decimal amount such as 34.00 or 1,250.00; record an error and return None
+    when invalid."""
+    text = str(state.values.get(name, "")).strip()
     if not text:
         if required:
             state.add(name, "Enter an amount.")
         return None
+    if "," in text:
+        # A comma only separates thousands: "5,00" is not read as 500.
+        if not THOUSANDS.fullmatch(text):
+            state.add(name, f"'{text}' is not an amount; write decimals after a point, as in "
+                            "5.00, and commas only between thousands, as in 1,250.00.")
+            return None
+        text = text.replace(",", "")
     try:
         value = parse_money(text, places)
     except ValueError:

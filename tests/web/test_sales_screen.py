@@ -313,3 +313,46 @@ def test_finalize_checks_customer(owner_client, card):
 
     assert not response.context["paying"]
     assert "needs a named customer" in response.context["state"].errors["customer_query"]
+
+
+def test_decimal_comma_rejected(owner_client, card, customer):
+    """A price of 5,00 is not read as 500."""
+    response = owner_client.post("/sell/", sales_form(**{"lines-0-price": "5,00"},
+                                                      customer=str(customer.pk)))
+
+    error = response.context["state"].errors["lines-0-price"]
+    assert error.startswith("'5,00' is not an amount")
+    assert "1,250.00" in error
+    assert not Order.objects.exists()
+
+
+def test_thousands_separator_accepted(owner_client, card, customer):
+    owner_client.post("/sell/", sales_form(**{"lines-0-price": "1,250.00",
+                                              "payments-0-amount": "1,250.00"},
+                                           customer=str(customer.pk)))
+
+    assert Order.objects.get().lines.get().unit_price == Decimal("1250.00")
+
+
+@pytest.mark.parametrize("quantity", ["３", "٢"])
+def test_quantity_other_digits_rejected(owner_client, card, customer, quantity):
+    response = owner_client.post("/sell/", sales_form(**{"lines-0-quantity": quantity},
+                                                      customer=str(customer.pk)))
+
+    assert response.context["state"].errors["lines-0-quantity"] == (
+        f"'{quantity}' is not a whole number.")
+    assert not Order.objects.exists()
+
+
+def test_order_of_many_lines_saved(owner_client, card, customer):
+    """An order of 300 lines, over 2,000 form fields, is saved."""
+    form = sales_form(customer=str(customer.pk), **{"payments-0-amount": "1200.00"})
+    for index in range(1, 300):
+        form.update({f"lines-{index}-sku": "A", f"lines-{index}-quantity": "1",
+                     f"lines-{index}-price": "4.00", f"lines-{index}-discount": "0",
+                     f"lines-{index}-plan": "reserve"})
+
+    response = owner_client.post("/sell/", form)
+
+    assert response.status_code in (200, 302)
+    assert Order.objects.get().lines.count() == 300
