@@ -371,7 +371,7 @@ PO_SUBMIT_IF_LINES = """
 def purchase_order_submit(*, user, number: str) -> PurchaseOrder:
     require(user, "manage_purchasing", "submit a purchase order")
     po = lock_purchase_order(number)
-    _require_draft(po)
+    _require_draft(po, "submitted")
     submitted_at = timezone.now()
     if not execute(PO_SUBMIT_IF_LINES, [
             POStatus.SUBMITTED, connection.ops.adapt_datetimefield_value(submitted_at),
@@ -656,9 +656,11 @@ def _po_status_refresh(po: PurchaseOrder) -> None:
     po.status = rows[0][0]
 
 
-def _require_draft(po: PurchaseOrder) -> None:
+def _require_draft(po: PurchaseOrder, action: str = "edited") -> None:
+    """Raise InvalidState unless the PO is a draft; `action` completes "only a draft can
+    be …"."""
     if po.status != POStatus.DRAFT:
         raise InvalidState(
             f"Purchase order {po.number} is {po.get_status_display().lower()}; only a draft "
-            "can be edited.", status=po.status)
+            f"can be {action}.", status=po.status)
 

@@ -159,9 +159,11 @@ def test_submitted_po_cannot_be_edited(api, scarf, card):
         resubmitted = api.post(f"/purchase-orders/{po['number']}/submit")
 
     assert po["status"] == "submitted"
-    assert_problem(added, 409, "invalid_state")
+    assert_problem(added, 409, "invalid_state")["detail"].endswith(
+        "only a draft can be edited.")
     assert_problem(changed, 409, "invalid_state")
-    assert_problem(resubmitted, 409, "invalid_state")
+    assert_problem(resubmitted, 409, "invalid_state")["detail"].endswith(
+        "only a draft can be submitted.")
 
 
 def test_empty_po_cannot_be_submitted(api, vendor):

@@ -107,7 +107,7 @@ def test_serve_answers_http_and_stops(initialised_env, start_server):
     assert static.status == 200
     assert static.body
     assert code == 0, server.output
-    assert f"Backroom server started on http://127.0.0.1:{port}" in server.output
+    assert f"Backroom server started on http://127.0.0.1:{port} with 1 worker " in server.output
     assert "Backroom server stopped" in server.output
 
 

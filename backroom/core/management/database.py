@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
+from django.utils.translation import ngettext
 
 
 def database_label() -> str:
@@ -58,10 +59,10 @@ def require_database_ready() -> None:
     with database_errors():
         pending = pending_migrations()
     if pending:
+        migrations = ngettext("%d migration", "%d migrations", pending) % pending
         raise CommandError(
-            f"The {database_label()} is not set up or not up to date ({pending} migrations "
-            "to apply). Run `backroom init` with the same BACKROOM_HOME or DATABASE_URL "
-            "first.")
+            f"The {database_label()} is not set up or not up to date ({migrations} to "
+            "apply). Run `backroom init` with the same BACKROOM_HOME or DATABASE_URL first.")
 
 
 def static_files_collect() -> int:

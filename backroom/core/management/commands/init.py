@@ -2,6 +2,7 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
+from django.utils.translation import ngettext
 
 from backroom.accounts.management.passwords import password_read
 from backroom.accounts.models import ROLES
@@ -73,7 +74,8 @@ class Command(BaseCommand):
         if not pending:
             return []
         call_command("migrate", interactive=False, verbosity=0)
-        return [f"applied {pending} database migrations to the {database_label()}"]
+        migrations = ngettext("%d database migration", "%d database migrations", pending)
+        return [f"applied {migrations % pending} to the {database_label()}"]
 
     @transaction.atomic
     def _store_set_up(self) -> list[str]:

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
+from django.utils.translation import ngettext
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
@@ -72,8 +73,8 @@ def _post_worker_init(worker: Any) -> None:
 
 def _when_ready(server: Any) -> None:
     addresses = ", ".join(f"http://{address}" for address in server.cfg.bind)
-    logger.info("Backroom server started on %s with %d workers (pid %d)",
-                addresses, server.num_workers, server.pid)
+    workers = ngettext("%d worker", "%d workers", server.num_workers) % server.num_workers
+    logger.info("Backroom server started on %s with %s (pid %d)", addresses, workers, server.pid)
 
 
 def _on_exit(server: Any) -> None:
