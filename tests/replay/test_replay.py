@@ -282,6 +282,24 @@ def test_replay_keeps_invoices_around_one_that_fails(tmp_path, quiet_mail):
     assert invariant_violations() == []
 
 
+@pytest.mark.django_db
+def test_replay_skips_invoice_over_largest_total(tmp_path, quiet_mail):
+    """Each row's price is within the largest amount, the invoice's total is not."""
+    source = tmp_path / "total.csv.gz"
+    source.write_bytes(gzip.compress((
+        HEADER
+        + "536365,85123A,MUG,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
+        + "536366,85123A,MUG,1,2010-12-01 08:28:00,9999999999.99,17851,United Kingdom\n"
+        + "536366,71053,LANTERN,1,2010-12-01 08:28:00,9999999999.99,17851,United Kingdom\n"
+    ).encode(), mtime=0))
+
+    report = Replay(ReplayOptions(path=source, progress=False)).run()
+
+    assert report["engine_errors"] == {"order_create: validation_error": 1}
+    assert list(Order.objects.values_list("customer__external_id", flat=True)) == ["17850"]
+    assert invariant_violations() == []
+
+
 # Keys from 1: whether a PO line arrives short depends on the PO's number and the line's id.
 @pytest.mark.django_db(transaction=True, reset_sequences=True)
 def test_replay_command_sends_notices_nowhere_and_quietly(tmp_path, caplog, settings):
