@@ -90,7 +90,7 @@ class PaymentVoidIn(RequestBody):
 
 
 class PriorityIn(RequestBody):
-    priority: StrictInt = Field(ge=-1000, le=1000)
+    priority: StrictInt = Field(ge=-services.MAX_PRIORITY, le=services.MAX_PRIORITY)
 
 
 def _payments(payments: list[PaymentIn]) -> list[PaymentInput]:

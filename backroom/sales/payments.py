@@ -21,7 +21,7 @@ from backroom.core.errors import (
 )
 from backroom.core.inserts import insert_all, new_instance
 from backroom.core.models import StoreSettings
-from backroom.core.money import ZERO, round_cash
+from backroom.core.money import MAX_AMOUNT, ZERO, round_cash
 from backroom.core.sql import model_rows
 from backroom.customers.models import Customer, StoreCreditEntry
 from backroom.sales.locks import lock_order_by_number
@@ -275,6 +275,11 @@ def _credit_move(customer: Customer, amount: Decimal, reason: str, order: Order,
         raise PaymentExceedsBalance(
             f"{customer.name} has {customer.store_credit} store credit, less than "
             f"{-amount}; take the rest with another tender.", field="amount")
+    if customer.store_credit + amount > MAX_AMOUNT:
+        raise ValidationFailed(
+            f"{customer.name}'s store credit would be {customer.store_credit + amount}, more "
+            f"than the largest amount, {MAX_AMOUNT}; pay out the excess with another tender.",
+            field="amount")
     customer.store_credit += amount
     customer.save(update_fields=["store_credit"])
     StoreCreditEntry.objects.create(

@@ -61,6 +61,7 @@ from backroom.sales.totals import (
 logger = logging.getLogger(__name__)
 
 MAX_LINE_QUANTITY = 1_000_000
+MAX_PRIORITY = 1000
 REFUND_CHOICES = ("original_tender", "store_credit", "none")
 
 
@@ -418,6 +419,10 @@ def line_change_quantity(*, user, number: str, line_id: int, quantity: int) -> O
         raise ValidationFailed(
             f"Quantity {quantity} is invalid; give a whole number from {max(floor, 1)} (units "
             f"already delivered) to {MAX_LINE_QUANTITY}.", field="quantity")
+    if line.unit_price * (quantity + line.cancelled) > MAX_AMOUNT:
+        raise ValidationFailed(
+            f"{quantity} x {line.unit_price} comes to more than the largest amount, "
+            f"{MAX_AMOUNT}; split the order.", field="quantity")
     audit = AuditLog(user)
     if quantity < current:
         _units_cancel(order, line, item, current - quantity, audit)
@@ -689,6 +694,10 @@ def _units_cancel_quiet(order: Order, line: OrderLine, item: Item, audit: AuditL
 @transaction.atomic
 def order_set_priority(*, user, number: str, priority: int) -> Order:
     require(user, "set_priority", "change an order's priority")
+    if not isinstance(priority, int) or not -MAX_PRIORITY <= priority <= MAX_PRIORITY:
+        raise ValidationFailed(
+            f"Priority {priority} is invalid; give a whole number from {-MAX_PRIORITY} to "
+            f"{MAX_PRIORITY}.", field="priority")
     order = lock_order_by_number(number)
     audit = AuditLog(user)
     audit.add("priority_changed", order=order, before=order.priority, after=priority)

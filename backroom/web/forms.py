@@ -67,8 +67,9 @@ def form_state(name: str, data: QueryDict) -> FormState:
     return FormState(name=name, values=values)
 
 
-# Digits grouped in threes by commas, with or without decimals after a point.
-THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
+# Digits grouped in threes by commas, the first group without a leading zero, with or
+# without decimals after a point.
+THOUSANDS = re.compile(r"[+-]?[1-9][0-9]{0,2}(,[0-9]{3})+(\.[0-9]*)?")
 
 
 def parse_quantity(state: FormState, name: str, *, minimum: int = 1,

@@ -74,3 +74,33 @@ def test_negative_free_text_price_rejected(api, customer, vendor):
     problem = assert_problem(response, 422, "validation_error")
     assert problem["errors"][0]["field"] == "lines[0].unit_price"
     assert "-5.00" in problem["detail"]
+
+
+def test_store_credit_past_largest_amount_rejected(api, customer, card):
+    """The excess of two large payments would take the credit past the largest amount."""
+    payment = pay(str(MAX_AMOUNT), tender="card", to_store_credit=True)
+    order_create(api, customer, [("A", 1)], [payment])
+
+    with nothing_changes():
+        response = api.post("/orders", order_body(customer, [("A", 1)], [payment]))
+
+    problem = assert_problem(response, 422, "validation_error")
+    assert "store credit would be" in problem["detail"]
+    assert str(MAX_AMOUNT) in problem["detail"]
+    assert expect(api.get(f"/customers/{customer.pk}"))["store_credit"] == str(MAX_AMOUNT - 4)
+
+
+def test_quantity_raised_past_largest_amount_rejected(api, customer, vendor):
+    lines = [{"quantity": 1, "description": "bench", "unit_price": "9000000000.00",
+              "vendor": "V"}]
+    order = order_create(api, customer, lines, [pay("2250000000.00", tender="card")],
+                         order_type="custom_order")
+    line_id = order["lines"][0]["id"]
+
+    with nothing_changes():
+        response = api.post(f"/orders/{order['number']}/lines/{line_id}/quantity",
+                            {"quantity": 2})
+
+    problem = assert_problem(response, 422, "validation_error")
+    assert problem["errors"][0]["field"] == "quantity"
+    assert str(MAX_AMOUNT) in problem["detail"]

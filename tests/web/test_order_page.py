@@ -396,3 +396,12 @@ def test_amount_too_large(owner_client, deposit_order):
     assert response.status_code == 422
     assert response.context["state"].errors["amount"] == (
         "'99999999999999999999' is too large; enter at most 9,999,999,999.99.")
+
+
+def test_priority_out_of_range_rejected(owner_client, paid_order):
+    response = owner_client.post(f"/orders/{paid_order.number}/priority/", {"priority": "5000"})
+
+    paid_order.refresh_from_db()
+    assert response.context["state"].errors["priority"] == (
+        "Priority 5000 is invalid; give a whole number from -1000 to 1000.")
+    assert paid_order.priority == 0

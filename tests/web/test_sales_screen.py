@@ -315,13 +315,14 @@ def test_finalize_checks_customer(owner_client, card):
     assert "needs a named customer" in response.context["state"].errors["customer_query"]
 
 
-def test_decimal_comma_rejected(owner_client, card, customer):
-    """A price of 5,00 is not read as 500."""
-    response = owner_client.post("/sell/", sales_form(**{"lines-0-price": "5,00"},
+@pytest.mark.parametrize("price", ["5,00", "0,500", "01,000", "1,0000", "1,2", ",5"])
+def test_decimal_comma_rejected(owner_client, card, customer, price):
+    """A price of 5,00 is not read as 500, nor 0,500 as 500."""
+    response = owner_client.post("/sell/", sales_form(**{"lines-0-price": price},
                                                       customer=str(customer.pk)))
 
     error = response.context["state"].errors["lines-0-price"]
-    assert error.startswith("'5,00' is not an amount")
+    assert error.startswith(f"'{price}' is not an amount")
     assert "1,250.00" in error
     assert not Order.objects.exists()
 
