@@ -14,6 +14,7 @@ from django.http import QueryDict
 
 from backroom.core.errors import BackroomError
 from backroom.core.money import MAX_AMOUNT, PLAIN_DECIMAL, parse_money
+from backroom.core.sql import id_fits
 
 # The largest quantity a counter form accepts, as the engine limits lines and adjustments.
 MAX_QUANTITY = 1_000_000
@@ -70,6 +71,16 @@ def form_state(name: str, data: QueryDict) -> FormState:
 # Digits grouped in threes by commas, the first group without a leading zero, with or
 # without decimals after a point.
 THOUSANDS = re.compile(r"[+-]?[1-9][0-9]{0,2}(,[0-9]{3})+(\.[0-9]*)?")
+
+
+def id_value(text: str) -> int | None:
+    """Return the id that `text` writes in ASCII digits, or None for any other text and for
+    numbers beyond the id columns."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 20:
+        return None
+    value = int(text)
+    return value if id_fits(value) else None
 
 
 def parse_quantity(state: FormState, name: str, *, minimum: int = 1,

@@ -23,7 +23,7 @@ PLAN_TAKE_NOW = "take_now"
 PLAN_RESERVE = "reserve"
 PLAN_ORDER = "order"
 PLAN_LABELS = {PLAN_TAKE_NOW: "Take now", PLAN_RESERVE: "Reserve", PLAN_ORDER: "Order"}
-INDEXED = re.compile(r"^(lines|payments)-(\d+)-(\w+)$")
+INDEXED = re.compile(r"^(lines|payments)-([0-9]{1,6})-(\w+)$")
 
 
 @dataclass

@@ -26,6 +26,7 @@ from backroom.purchasing.models import (
 )
 from backroom.sales.models import Order, OrderLine, OrderStatus
 from backroom.sales.totals import delivered_value
+from backroom.web.forms import id_value
 
 # The order status lists: key, title, statuses shown.
 STATUS_LISTS = [
@@ -112,8 +113,8 @@ def lines_list(filters: ListFilter) -> QuerySet[OrderLine]:
 
 
 def _customer_match(prefix: str, text: str) -> Q:
-    if text.isdigit():
-        return Q(**{f"{prefix}id": int(text)})
+    if text.isascii() and text.isdigit():
+        return Q(**{f"{prefix}id": id_value(text) or 0})
     return Q(**{f"{prefix}name__icontains": text})
 
 
@@ -124,8 +125,8 @@ def _item_match(prefix: str, text: str) -> Q:
 # The order list filters match customers and items in their own small tables
 # first, so the orders are reached through the customer and item indexes.
 def _customer_ids(text: str) -> QuerySet[Customer, int]:
-    if text.isdigit():
-        return Customer.objects.filter(pk=int(text)).values_list("pk", flat=True)
+    if text.isascii() and text.isdigit():
+        return Customer.objects.filter(pk=id_value(text) or 0).values_list("pk", flat=True)
     return Customer.objects.filter(name__icontains=text).values_list("pk", flat=True)
 
 

@@ -59,10 +59,21 @@ def test_filter_by_vendor_and_item(owner_client, orders):
     assert list(by_vendor.context["page_obj"]) == []
 
 
-def test_bad_age_filter_shows_error(owner_client, orders):
-    response = owner_client.get("/orders/?status=waiting&age=old")
+@pytest.mark.parametrize("age", ["old", "²", "99999999999999999999999", "1" * 5000])
+def test_bad_age_filter_shows_error(owner_client, orders, age):
+    response = owner_client.get("/orders/", {"status": "waiting", "age": age})
 
-    assert response.context["errors"]["age"] == "'old' is not a whole number of days."
+    assert response.status_code == 200
+    assert response.context["errors"]["age"] == (
+        f"'{age}' is not a whole number of days from 0 to 99999.")
+
+
+@pytest.mark.parametrize("text", ["²", "١", "9" * 30, "1" * 5000])
+def test_odd_customer_filter_matches_nothing(owner_client, orders, text):
+    response = owner_client.get("/orders/", {"status": "pending", "customer": text})
+
+    assert response.status_code == 200
+    assert list(response.context["page_obj"]) == []
 
 
 def test_sort_by_balance(owner_client, orders):

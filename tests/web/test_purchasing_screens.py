@@ -214,6 +214,19 @@ def test_api_token_shown_once_and_revoked(owner_client, clerk):
     assert token.revoked_at is not None
 
 
+@pytest.mark.parametrize("token_id", ["abc", "²", "9" * 30])
+def test_revoke_odd_token_id(owner_client, clerk, token_id):
+    owner_client.post("/users/carl/", {"action": "token", "token_name": "till 1"})
+
+    response = owner_client.post("/users/carl/", {"action": "revoke", "token": token_id})
+
+    assert response.status_code == 422
+    shown = token_id if len(token_id) <= 20 else token_id[:20] + "..."
+    assert response.context["state"].message == (
+        f"API token '{shown}' not found; reload the page.")
+    assert ApiToken.objects.get().revoked_at is None
+
+
 def test_deactivate_user(owner_client, clerk):
     owner_client.post("/users/carl/", {"action": "deactivate"})
 

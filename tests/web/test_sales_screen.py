@@ -1,6 +1,7 @@
 """The sales & order screen with Django's test client: lines, customer, payment, approval."""
 
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import pytest
 
@@ -357,3 +358,23 @@ def test_order_of_many_lines_saved(owner_client, card, customer):
 
     assert response.status_code in (200, 302)
     assert Order.objects.get().lines.count() == 300
+
+
+@pytest.mark.parametrize("text", ["²", "١", "9" * 30, "1" * 5000])
+def test_odd_customer_id_is_no_customer(owner_client, card, text):
+    response = owner_client.post("/sell/", sales_form(customer=text))
+
+    assert response.status_code == 200
+    assert "customer_query" in response.context["state"].errors
+    assert not Order.objects.exists()
+
+
+def test_odd_line_index_ignored(owner_client, card, customer):
+    form = sales_form(customer=str(customer.pk))
+    form["lines-" + "1" * 5000 + "-sku"] = "A"
+
+    # URL-encoded, as the screen posts it: a multipart part header is limited to 1 KB.
+    owner_client.post("/sell/", urlencode(form),
+                      content_type="application/x-www-form-urlencoded")
+
+    assert Order.objects.get().lines.count() == 1

@@ -12,12 +12,12 @@ from django.views.decorators.http import require_http_methods
 
 from backroom.accounts.models import PERMISSIONS, ROLE_PERMISSIONS, ROLES
 from backroom.accounts.services import token_create, user_create, user_role, user_set_role
-from backroom.core.errors import BackroomError
+from backroom.core.errors import BackroomError, NotFound, shown
 from backroom.core.models import StoreSettings
 from backroom.core.services import settings_update
 from backroom.web.account_changes import token_revoke, user_permissions_set, user_set_active
 from backroom.web.approval import attempt
-from backroom.web.forms import FormState, form_state, parse_amount, parse_quantity
+from backroom.web.forms import FormState, form_state, id_value, parse_amount, parse_quantity
 from backroom.web.views.common import allowed, forbidden, page
 
 SETTINGS_AMOUNTS = [
@@ -137,7 +137,11 @@ def _user_change(request: HttpRequest, state: FormState, target: User) -> str:
             _, secret = token_create(user=target, name=state.values.get("token_name", ""))
             return secret
         elif state.name == "revoke":
-            token_revoke(user=request.user, token_id=int(state.values.get("token", "0") or 0))
+            token_text = state.values.get("token", "")
+            token_id = id_value(token_text)
+            if token_id is None:
+                raise NotFound(f"API token '{shown(token_text)}' not found; reload the page.")
+            token_revoke(user=request.user, token_id=token_id)
         elif state.name in ("deactivate", "activate"):
             user_set_active(user=request.user, target=target, active=state.name == "activate")
         else:

@@ -36,7 +36,14 @@ from backroom.sales.services import (
 )
 from backroom.web import selectors
 from backroom.web.approval import attempt
-from backroom.web.forms import FormState, checked, form_state, parse_amount, parse_quantity
+from backroom.web.forms import (
+    FormState,
+    checked,
+    form_state,
+    id_value,
+    parse_amount,
+    parse_quantity,
+)
 from backroom.web.views.common import page
 
 REFUND_CHOICES = [("original_tender", "Refund to the original tender"),
@@ -73,8 +80,8 @@ def _render(request: HttpRequest, order: Order, state: FormState,
     due = selectors.amount_due_at_delivery(order, lines)
     failed_op, _, failed_line = state.name.rpartition("-")
     context = {
-        "failed_op": failed_op if failed_line.isdigit() else "",
-        "failed_line": int(failed_line) if failed_line.isdigit() else None,
+        "failed_op": failed_op if id_value(failed_line) is not None else "",
+        "failed_line": id_value(failed_line),
         "order": order, "lines": lines, "state": state, "due": due,
         "balance": order.total - order.paid,
         "ready_summary": selectors.ready_summary(lines),

@@ -24,7 +24,14 @@ from backroom.purchasing.services import (
 )
 from backroom.web import selectors
 from backroom.web.approval import attempt
-from backroom.web.forms import FormState, checked, form_state, parse_amount, parse_quantity
+from backroom.web.forms import (
+    FormState,
+    checked,
+    form_state,
+    id_value,
+    parse_amount,
+    parse_quantity,
+)
 from backroom.web.views.common import page, paginate, query_without_page
 
 Call = Callable[[Any], str]
@@ -105,7 +112,7 @@ def _po_page(request: HttpRequest, po: PurchaseOrder, state: FormState) -> HttpR
     failed_op, _, failed_line = state.name.rpartition("-")
     context = {
         "po": po, "lines": selectors.po_lines_with_coverage(po), "state": state,
-        "failed_line": int(failed_line) if failed_line.isdigit() else None,
+        "failed_line": id_value(failed_line),
         "failed_op": failed_op, "draft": po.status == POStatus.DRAFT,
         "events": po.events.select_related("user").order_by("id"),
         "receipts": po.receipts.order_by("id"),

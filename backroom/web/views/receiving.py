@@ -10,7 +10,7 @@ from backroom.purchasing.models import PurchaseOrder, Receipt
 from backroom.purchasing.services import ReceiveLineInput, purchase_order_receive
 from backroom.web import selectors
 from backroom.web.approval import ApprovalNeeded, guarded
-from backroom.web.forms import FormState, checked, form_state, parse_quantity
+from backroom.web.forms import FormState, checked, form_state, id_value, parse_quantity
 from backroom.web.views.common import page, paginate, query_without_page
 
 
@@ -80,7 +80,7 @@ def _error_index(field: str | None) -> int | None:
     if not field or not field.startswith("lines["):
         return None
     number = field[len("lines["):].split("]", 1)[0]
-    return int(number) if number.isdigit() else None
+    return id_value(number)
 
 
 @login_required

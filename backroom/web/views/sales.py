@@ -18,7 +18,7 @@ from backroom.customers.services import customer_create
 from backroom.sales.models import Order, OrderType, Tender
 from backroom.sales.services import line_back_order, order_create
 from backroom.web.approval import ApprovalNeeded, guarded
-from backroom.web.forms import FormState, form_state
+from backroom.web.forms import FormState, form_state, id_value
 from backroom.web.sales_form import (
     PLAN_ORDER,
     SalesForm,
@@ -210,8 +210,8 @@ def _customer_check(state: FormState, form: SalesForm) -> None:
     """Require a named customer on every order type but a sale, as the engine does."""
     if form.order_type == OrderType.SALE:
         return
-    customer_id = state.values.get("customer", "")
-    customer = Customer.objects.filter(pk=customer_id).first() if customer_id.isdigit() else None
+    customer_id = id_value(state.values.get("customer", ""))
+    customer = Customer.objects.filter(pk=customer_id).first() if customer_id else None
     if customer is None or customer.is_walk_in:
         label = dict(OrderType.choices).get(form.order_type, "order").lower()
         state.add("customer_query", f"A {label} needs a named customer to tell when the "
@@ -225,8 +225,7 @@ def _save(request: HttpRequest, state: FormState, form: SalesForm,
         state.add("q", "Add at least one item before saving.")
     if state.failed:
         return None
-    customer = state.values.get("customer", "")
-    customer_id = int(customer) if customer.isdigit() else None
+    customer_id = id_value(state.values.get("customer", ""))
     order_lines = form.line_inputs()
 
     def create(user) -> Order:
@@ -281,8 +280,8 @@ def _render(request: HttpRequest, state: FormState, form: SalesForm,
             extra: dict) -> HttpResponse:
     store = StoreSettings.load()
     sales_form_compute(form, store)
-    customer_id = state.values.get("customer", "")
-    customer = Customer.objects.filter(pk=customer_id).first() if customer_id.isdigit() else None
+    customer_id = id_value(state.values.get("customer", ""))
+    customer = Customer.objects.filter(pk=customer_id).first() if customer_id else None
     context = {"form": form, "state": state, "store": store, "customer": customer,
                "order_types": OrderType.choices, "tenders": Tender.choices,
                "paying": state.values.get("stage") == "pay", **extra}

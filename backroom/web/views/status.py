@@ -11,6 +11,9 @@ from backroom.web import selectors
 from backroom.web.selectors import ListFilter
 from backroom.web.views.common import is_htmx, page, paginate, query_without_page
 
+# An age filter takes at most five digits of days: 99,999 days is about 270 years.
+MAX_AGE_DIGITS = 5
+
 CSV_BATCH = 2000
 
 
@@ -23,10 +26,11 @@ def _filters(request: HttpRequest) -> tuple[ListFilter, dict[str, str]]:
     age_text = request.GET.get("age", "").strip()
     age = None
     if age_text:
-        if age_text.isdigit():
+        if age_text.isascii() and age_text.isdigit() and len(age_text) <= MAX_AGE_DIGITS:
             age = int(age_text)
         else:
-            errors["age"] = f"'{age_text}' is not a whole number of days."
+            errors["age"] = (f"'{age_text}' is not a whole number of days from 0 to "
+                             f"{10 ** MAX_AGE_DIGITS - 1}.")
     order_type = request.GET.get("type", "")
     if order_type and order_type not in OrderType.values:
         errors["type"] = f"Unknown order type '{order_type}'; showing every type."
