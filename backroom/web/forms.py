@@ -12,7 +12,7 @@ from typing import Any
 
 from django.http import QueryDict
 
-from backroom.core.errors import BackroomError
+from backroom.core.errors import BackroomError, InvalidState
 from backroom.core.money import MAX_AMOUNT, PLAIN_DECIMAL, parse_money
 from backroom.core.sql import id_fits
 
@@ -40,6 +40,9 @@ class FormState:
     errors: dict[str, str] = field(default_factory=dict)
     message: str = ""
     approval: Approval | None = None
+    # The record's state no longer allows the action, as on a page that went stale. The
+    # form may no longer be shown, so the page shows the message at its top.
+    stale: bool = False
 
     @property
     def failed(self) -> bool:
@@ -60,6 +63,7 @@ class FormState:
                 placed = True
         if not placed:
             self.message = error.detail
+            self.stale = isinstance(error, InvalidState)
 
 
 def form_state(name: str, data: QueryDict) -> FormState:

@@ -242,6 +242,20 @@ def test_priority_needs_whole_number(owner_client, paid_order):
     assert response.context["state"].errors["priority"] == "'high' is not a whole number."
 
 
+def test_action_on_voided_order_shows_message(owner_client, paid_order, card):
+    owner_client.post(f"/orders/{paid_order.number}/void/",
+                      {"reason": "Customer changed mind", "refund": "original_tender"})
+    line = paid_order.lines.get(item=card)
+
+    response = owner_client.post(f"/orders/{paid_order.number}/lines/{line.pk}/deliver/",
+                                 {"quantity": "1", "tender": "cash", "amount": ""})
+
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert response.context["state"].stale
+    assert f'<div class="errorbox" role="alert">{response.context["state"].message}</div>' in page
+
+
 def test_void_payment(owner_client, deposit_order):
     payment = deposit_order.payments.get()
 

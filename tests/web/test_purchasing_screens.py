@@ -97,6 +97,16 @@ def test_submit_empty_po_shows_error(owner_client, vendor, owner):
     assert "has no lines" in response.context["state"].message
 
 
+def test_second_submit_shows_message(owner_client, submitted_po):
+    """A stale page's submit, whose form is gone from the submitted PO's page."""
+    response = owner_client.post(f"/purchasing/orders/{submitted_po.number}/submit/")
+
+    message = (f"Purchase order {submitted_po.number} is submitted; only a draft can be "
+               "submitted.")
+    assert response.status_code == 422
+    assert f'<div class="errorbox" role="alert">{message}</div>' in response.content.decode()
+
+
 def test_cancel_po_reopens_requests(owner_client, submitted_po):
     owner_client.post(f"/purchasing/orders/{submitted_po.number}/cancel/", {"reason": "Late"})
 
