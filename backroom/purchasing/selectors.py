@@ -87,9 +87,9 @@ def receipt_get(number: str) -> Receipt:
     receipt = (Receipt.objects.select_related("purchase_order")
                .prefetch_related(
                    # Related rows come with the lines and notices, as in `order_get`.
-                   Prefetch("lines", ReceiptLine.objects.select_related("item")),
+                   Prefetch("lines", ReceiptLine.objects.select_related("item").order_by("id")),
                    Prefetch("notices", ReceivingNotice.objects.select_related(
-                       "order", "customer", "item")))
+                       "order", "customer", "item").order_by("id")))
                .filter(number=number).first())
     if receipt is None:
         raise NotFound(f"Receipt '{number}' not found; check the number.", field="number")
