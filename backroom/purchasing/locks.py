@@ -1,6 +1,5 @@
 """Row locks on purchase orders, taken after the item locks."""
 
-
 from backroom.catalog.models import Vendor
 from backroom.core.errors import NotFound
 from backroom.core.sql import database, value_rows

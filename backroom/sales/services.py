@@ -419,7 +419,7 @@ def line_change_quantity(*, user, number: str, line_id: int, quantity: int) -> O
         raise ValidationFailed(
             f"Quantity {quantity} is invalid; give a whole number from {max(floor, 1)} (units "
             f"already delivered) to {MAX_LINE_QUANTITY}.", field="quantity")
-    if line.unit_price * (quantity + line.cancelled) > MAX_AMOUNT:
+    if line.unit_price * quantity > MAX_AMOUNT:
         raise ValidationFailed(
             f"{quantity} x {line.unit_price} comes to more than the largest amount, "
             f"{MAX_AMOUNT}; split the order.", field="quantity")

@@ -104,3 +104,20 @@ def test_quantity_raised_past_largest_amount_rejected(api, customer, vendor):
     problem = assert_problem(response, 422, "validation_error")
     assert problem["errors"][0]["field"] == "quantity"
     assert str(MAX_AMOUNT) in problem["detail"]
+
+
+def test_quantity_raised_back_within_largest_amount(api, customer, vendor):
+    """Cancelled units restored by a raise do not count twice against the largest amount."""
+    lines = [{"quantity": 2, "description": "bench", "unit_price": "4000000000.00",
+              "vendor": "V"}]
+    order = order_create(api, customer, lines, [pay("2000000000.00", tender="card")],
+                         order_type="custom_order")
+    line_id = order["lines"][0]["id"]
+    expect(api.post(f"/orders/{order['number']}/lines/{line_id}/cancel", {"quantity": 1}))
+
+    raised = expect(api.post(f"/orders/{order['number']}/lines/{line_id}/quantity",
+                             {"quantity": 2}))
+
+    assert raised["lines"][0]["quantity"] == 2
+    assert raised["lines"][0]["cancelled"] == 0
+    assert raised["total"] == "8000000000.00"

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from backroom.catalog.models import Item
 from backroom.core.sql import (
     _field_converters,
+    database,
     execute,
     field,
     ids_in,
@@ -230,3 +231,25 @@ def test_converters_match_django(db, model, name, raw_values):
             assert str(converted) == str(expected), raw
             # A value converted before comes from the converter's store, unchanged.
             assert str(convert(raw)) == str(expected), raw
+
+
+def test_database_is_thread_connection(db):
+    """Each thread gets the wrapper that `connections` gives that thread."""
+    import threading
+
+    from django.db import connections
+
+    seen = {}
+
+    def look_up():
+        seen["database"] = database()
+        seen["connections"] = connections["default"]
+        connections.close_all()
+
+    thread = threading.Thread(target=look_up)
+    thread.start()
+    thread.join(timeout=30)
+
+    assert database() is connections["default"]
+    assert seen["database"] is seen["connections"]
+    assert seen["database"] is not database()

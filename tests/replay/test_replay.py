@@ -245,6 +245,34 @@ def test_replay_command_rejects_empty_range(retail_path):
 
 
 @pytest.mark.django_db
+def test_replay_command_collects_garbage_less_often(tmp_path, quiet_mail, monkeypatch):
+    """The thresholds are raised while the replay runs and restored afterwards."""
+    import gc
+
+    source = tmp_path / "one.csv.gz"
+    source.write_bytes(gzip.compress((
+        HEADER + "536365,85123A,MUG,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
+    ).encode(), mtime=0))
+    before = gc.get_threshold()
+    during = []
+    run = Replay.run
+
+    def run_recording(self):
+        during.append((gc.get_threshold(), gc.get_freeze_count()))
+        return run(self)
+
+    monkeypatch.setattr(Replay, "run", run_recording)
+
+    call_command("replay", str(source), "-v", "0")
+
+    [(thresholds, frozen)] = during
+    assert thresholds == (20_000, before[1], before[2])
+    assert frozen > 0
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.django_db
 def test_replay_command_rejects_folder(tmp_path):
     with pytest.raises(CommandError, match="is not a file"):
         call_command("replay", str(tmp_path), "-v", "0")

@@ -231,9 +231,9 @@ def test_revoke_odd_token_id(owner_client, clerk, token_id):
     response = owner_client.post("/users/carl/", {"action": "revoke", "token": token_id})
 
     assert response.status_code == 422
-    shown = token_id if len(token_id) <= 20 else token_id[:20] + "..."
+    token_text = token_id if len(token_id) <= 20 else token_id[:20] + "..."
     assert response.context["state"].message == (
-        f"API token '{shown}' not found; reload the page.")
+        f"API token '{token_text}' not found; reload the page.")
     assert ApiToken.objects.get().revoked_at is None
 
 
